@@ -1,0 +1,19 @@
+"""senet: Squeeze-and-Excitation networks (Hu et al., TPAMI 2019) in PyTorch."""
+
+from senet.api import create_model, list_models
+from senet.complexity import Complexity, complexity
+from senet.layers.se import SEConfig, SqueezeExcite
+from senet.registry import MODELS, UnknownNameError, register_model
+
+__version__ = "0.1.0"
+__all__ = [
+    "MODELS",
+    "Complexity",
+    "SEConfig",
+    "SqueezeExcite",
+    "UnknownNameError",
+    "complexity",
+    "create_model",
+    "list_models",
+    "register_model",
+]

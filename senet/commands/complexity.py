@@ -1,0 +1,53 @@
+"""``senet complexity MODEL...``: parameters and multiply-adds, as a table or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from senet.api import list_models
+from senet.complexity import Complexity, complexity
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "complexity",
+        help="parameter counts and multiply-adds (the paper's GFLOPs)",
+        description="Parameters and multiply-adds of one forward pass (the paper's 'GFLOPs', "
+        "Sec. 4), counted on the meta device. Patterns such as 'se_*' are expanded.",
+    )
+    p.add_argument("models", nargs="*", help="model names or patterns (default: every model)")
+    p.add_argument("--input-size", type=int, default=None, help="image side (default: the model's, else 224)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--stages", action="store_true", help="also print multiply-adds per top-level module")
+    p.set_defaults(run=run)
+
+
+def _expand(patterns: list[str]) -> list[str]:
+    names: list[str] = []
+    for pattern in patterns or ["*"]:
+        matched = list_models(pattern) if any(c in pattern for c in "*?[") else [pattern]
+        if not matched:
+            raise ValueError(f"no model matches {pattern!r}")
+        names.extend(n for n in matched if n not in names)
+    return names
+
+
+def format_table(rows: list[Complexity], stages: bool = False) -> str:
+    """A fixed-width table: model, input size, params (M), GMACs (the paper's GFLOPs)."""
+    width = max([len(r.model) for r in rows] + [5])
+    lines = [f"{'model':<{width}}  {'input':>5}  {'params (M)':>10}  {'GFLOPs (MACs)':>13}"]
+    for r in rows:
+        lines.append(f"{r.model:<{width}}  {r.input_size:>5}  {r.params / 1e6:>10.2f}  {r.macs / 1e9:>13.3f}")
+        if stages:
+            lines.extend(f"{'  ' + k:<{width}}  {'':>5}  {'':>10}  {v / 1e9:>13.4f}" for k, v in r.stage_macs.items())
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = [complexity(name, args.input_size) for name in _expand(args.models)]
+    if args.json:
+        print(json.dumps([r.to_dict() for r in rows], indent=2))
+    else:
+        print(format_table(rows, args.stages))
+    return 0

@@ -1,0 +1,116 @@
+"""Parameter and multiply-add counts in the paper's convention (Sec. 4).
+
+The paper's "GFLOPs" are multiply-adds (MACs) of one forward pass of one image. Counted here:
+
+- every convolution: output elements x (input channels / groups) x kernel area;
+- every fully-connected layer: input features x output features;
+- in each SE block, the squeeze (one add per input element: C x H x W) and the scale
+  (one multiply per element: C x H x W) besides its two FC layers.
+
+Batch norm, activations, pooling outside SE blocks and the residual additions are not counted.
+Parameters are all trainable tensors (weights and biases; no buffers). Models are built on the
+meta device when given by name, so counting even SENet-154 allocates no memory.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from senet.layers.se import SqueezeExcite
+
+
+@dataclass(frozen=True)
+class Complexity:
+    """Counts for one model: totals and, per top-level module (stem parts, layer1.., fc)."""
+
+    model: str
+    input_size: int
+    params: int
+    macs: int
+    stage_params: dict[str, int] = field(default_factory=dict)
+    stage_macs: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def gmacs(self) -> float:
+        return self.macs / 1e9
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self) | {"gmacs": self.gmacs, "mparams": self.params / 1e6}
+
+
+def _module_macs(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> int:
+    if isinstance(module, nn.Conv2d):
+        per_output = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+        return output[0].numel() * per_output
+    if isinstance(module, nn.Linear):
+        return output[0].numel() * module.in_features
+    if isinstance(module, SqueezeExcite):
+        u = inputs[0][0]  # (C, H, W) of the first sample
+        return u.numel() * (2 if module.squeeze != "none" else 1)  # squeeze + scale
+    return 0
+
+
+def count(model: nn.Module, input_size: int | tuple[int, int] = 224, name: str = "") -> Complexity:
+    """Count parameters and multiply-adds of one forward pass of ``model`` on one image."""
+    size = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+    device = next(model.parameters()).device
+    in_chans = _in_channels(model)
+    macs: dict[str, int] = defaultdict(int)
+    handles = []
+    for qualname, module in model.named_modules():
+        group = qualname.split(".")[0] or "model"
+
+        def hook(mod: nn.Module, inp: tuple, out: torch.Tensor, group: str = group) -> None:
+            macs[group] += _module_macs(mod, inp, out if isinstance(out, torch.Tensor) else out[0])
+
+        if isinstance(module, (nn.Conv2d, nn.Linear, SqueezeExcite)):
+            handles.append(module.register_forward_hook(hook))
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, in_chans, *size, device=device))
+    finally:
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+    params: dict[str, int] = defaultdict(int)
+    for qualname, p in model.named_parameters():
+        params[qualname.split(".")[0]] += p.numel()
+    return Complexity(
+        model=name or type(model).__name__,
+        input_size=size[0],
+        params=sum(params.values()),
+        macs=sum(macs.values()),
+        stage_params=dict(params),
+        stage_macs=dict(macs),
+    )
+
+
+def _in_channels(model: nn.Module) -> int:
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            return module.in_channels
+    raise ValueError(f"{type(model).__name__} has no convolution to read the input channels from")
+
+
+def complexity(model_or_name: nn.Module | str, input_size: int | None = None, **overrides: object) -> Complexity:
+    """Parameters and multiply-adds of a model instance or a registered name.
+
+    A name is built on the meta device (``overrides`` go to its builder); ``input_size``
+    defaults to the model's ``default_input_size`` attribute, else 224.
+    """
+    from senet.api import create_model
+
+    if isinstance(model_or_name, str):
+        with torch.device("meta"):
+            model = create_model(model_or_name, **overrides)
+        name = model_or_name
+    else:
+        model, name = model_or_name, ""
+    size = input_size or getattr(model, "default_input_size", 224)
+    return count(model, size, name)

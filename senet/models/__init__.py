@@ -1,0 +1,3 @@
+"""Model definitions; importing this package registers every model."""
+
+from senet.models import resnet  # noqa: F401

@@ -1,0 +1,139 @@
+"""Residual blocks with an optional SE block at any of the paper's placements (Sec. 6.5).
+
+One forward serves every placement and the plain twin (``se=None``), so an SE network and its
+baseline run the same lines. Placements (Fig. 5, Tables 14-15), with F the residual branch:
+
+- ``standard``: relu(SE(F(x)) + shortcut(x))                      (Fig. 5b, Fig. 3)
+- ``pre``:      relu(F(SE(x)) + shortcut(x))                      (Fig. 5c, SE-PRE)
+- ``post``:     SE(relu(F(x) + shortcut(x)))                      (Fig. 5d, SE-POST)
+- ``identity``: relu(F(x) + SE(shortcut(x)))                      (Fig. 5e, SE-Identity)
+- ``3x3``:      SE right after the 3x3 convolution inside F       (Table 15, SE_3x3)
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+from senet.layers.se import SEConfig, SqueezeExcite
+
+Placement = Literal["standard", "pre", "post", "identity", "3x3"]
+PLACEMENTS: tuple[str, ...] = ("standard", "pre", "post", "identity", "3x3")
+
+
+def conv_bn(in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Sequential:
+    """A bias-free convolution with 'same' padding followed by batch norm."""
+    conv = nn.Conv2d(in_ch, out_ch, kernel, stride, kernel // 2, groups=groups, bias=False)
+    return nn.Sequential(conv, nn.BatchNorm2d(out_ch))
+
+
+class ResidualBlock(nn.Module):
+    """Shared forward of :class:`BasicBlock` and :class:`Bottleneck` (the identity-sum part)."""
+
+    downsample: nn.Module | None
+    se: SqueezeExcite | None
+    placement: str
+
+    def _attach_se(self, se: SEConfig | None, placement: str, in_ch: int, mid: int, out: int) -> None:
+        if placement not in PLACEMENTS:
+            raise ValueError(f"unknown SE placement {placement!r}; choose one of {PLACEMENTS}")
+        self.placement = placement
+        channels = {"pre": in_ch, "3x3": mid}.get(placement, out)
+        self.se = None if se is None else SqueezeExcite(channels, se)
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:  # F, the non-identity branch
+        raise NotImplementedError
+
+    def _se_3x3(self, x: torch.Tensor) -> torch.Tensor:
+        return self.se(x) if self.se is not None and self.placement == "3x3" else x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x if self.downsample is None else self.downsample(x)
+        se, where = self.se, self.placement
+        if se is None or where == "3x3":
+            return torch.relu(self.residual(x) + shortcut)
+        if where == "standard":
+            return torch.relu(se(self.residual(x)) + shortcut)
+        if where == "pre":
+            return torch.relu(self.residual(se(x)) + shortcut)
+        if where == "identity":
+            return torch.relu(self.residual(x) + se(shortcut))
+        return se(torch.relu(self.residual(x) + shortcut))  # post
+
+
+def _downsample(in_ch: int, out: int, stride: int, kernel: int) -> nn.Module | None:
+    """The projection shortcut: a 1x1 conv (3x3 in SENet-154) + BN where the shape changes."""
+    if stride == 1 and in_ch == out:
+        return None
+    return conv_bn(in_ch, out, kernel, stride)
+
+
+class BasicBlock(ResidualBlock):
+    """Two 3x3 convolutions (ResNet-18/34); ``SE_3x3`` goes after the first one."""
+
+    def __init__(
+        self,
+        in_ch: int,
+        out: int,
+        *,
+        stride: int = 1,
+        se: SEConfig | None = None,
+        placement: Placement = "standard",
+        downsample_kernel: int = 1,
+    ) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_ch, out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out)
+        self.conv2 = nn.Conv2d(out, out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = _downsample(in_ch, out, stride, downsample_kernel)
+        self._attach_se(se, placement, in_ch, out, out)
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))  # (N, C, H/s, W/s)
+        return self.bn2(self.conv2(self._se_3x3(out)))
+
+
+class Bottleneck(ResidualBlock):
+    """1x1 reduce -> 3x3 (grouped for ResNeXt) -> 1x1 increase.
+
+    ``stride_in_1x1`` puts the stride on the first 1x1 convolution (the released Caffe SE-ResNet
+    models, and the paper's complexity figures) instead of the 3x3 (torchvision, timm).
+    ``reduce`` is the width of the first 1x1 (SENet-154 halves it, Appendix); ``mid`` the width
+    of the 3x3.
+    """
+
+    def __init__(
+        self,
+        in_ch: int,
+        out: int,
+        *,
+        mid: int,
+        reduce: int | None = None,
+        stride: int = 1,
+        groups: int = 1,
+        stride_in_1x1: bool = False,
+        se: SEConfig | None = None,
+        placement: Placement = "standard",
+        downsample_kernel: int = 1,
+    ) -> None:
+        super().__init__()
+        reduce = reduce or mid
+        s1, s3 = (stride, 1) if stride_in_1x1 else (1, stride)
+        self.conv1 = nn.Conv2d(in_ch, reduce, 1, s1, bias=False)
+        self.bn1 = nn.BatchNorm2d(reduce)
+        self.conv2 = nn.Conv2d(reduce, mid, 3, s3, 1, groups=groups, bias=False)
+        self.bn2 = nn.BatchNorm2d(mid)
+        self.conv3 = nn.Conv2d(mid, out, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = _downsample(in_ch, out, stride, downsample_kernel)
+        self._attach_se(se, placement, in_ch, mid, out)
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))  # (N, reduce, H, W)
+        out = self.relu(self.bn2(self.conv2(out)))  # (N, mid, H/s, W/s)
+        return self.bn3(self.conv3(self._se_3x3(out)))  # (N, C, H/s, W/s)

@@ -1,0 +1,284 @@
+"""SE-ResNet, SE-ResNeXt and SENet-154 with their plain twins (Sec. 5, Table 1, Appendix).
+
+Architectures are data: a :class:`ResNetConfig` holds one row per stage, as in Table 1 of the
+paper; ``se=None`` gives the plain baseline from the same code. Module names follow
+torchvision's ResNet (``conv1``, ``bn1``, ``layer1``..``layer4``, ``fc``; blocks hold ``se``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from senet.layers.se import SEConfig
+from senet.models.blocks import BasicBlock, Bottleneck, Placement
+from senet.registry import register_model
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage row of Table 1: ``blocks`` residual blocks whose output has C = ``out`` channels.
+
+    ``mid`` is the width of the 3x3 convolution (the bottleneck width), ``reduce`` the width of
+    the first 1x1 when it differs from ``mid`` (SENet-154 halves it), ``stride`` that of the
+    first block.
+    """
+
+    blocks: int
+    mid: int
+    out: int
+    stride: int
+    reduce: int | None = None
+
+
+@dataclass(frozen=True)
+class ResNetConfig:
+    """Everything that defines a ResNet-family network; builders are presets of it.
+
+    ``se_stages`` names the stages that get SE blocks as ``layer`` indices 1-4, which the paper
+    calls stages 2-5 (Table 13). ``stem`` is the 7x7 convolution or SENet-154's three 3x3
+    convolutions; ``downsample_kernel`` 3 gives SENet-154's 3x3 stride-2 projections;
+    ``stem_pool_ceil`` rounds the stem max-pool output up, as Caffe does.
+    """
+
+    block: Literal["basic", "bottleneck"]
+    stages: tuple[Stage, ...]
+    groups: int = 1
+    stem: Literal["7x7", "deep"] = "7x7"
+    stem_pool_ceil: bool = False
+    stride_in_1x1: bool = False
+    downsample_kernel: int = 1
+    se: SEConfig | None = None
+    placement: Placement = "standard"
+    se_stages: tuple[int, ...] = (1, 2, 3, 4)
+    num_classes: int = 1000
+    in_chans: int = 3
+    drop_rate: float = 0.0
+
+    def replace(self, **overrides: Any) -> ResNetConfig:
+        """A copy with ``overrides``; an unknown name is an error that lists the valid ones."""
+        fields = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            raise TypeError(f"unknown option(s) {unknown} for a ResNet; valid: {sorted(fields)}")
+        return dataclasses.replace(self, **overrides)
+
+
+def _stem(cfg: ResNetConfig) -> tuple[nn.Module, int]:
+    if cfg.stem == "7x7":  # 7x7, 64, stride 2 (Table 1)
+        return nn.Conv2d(cfg.in_chans, 64, 7, 2, 3, bias=False), 64
+    layers: list[nn.Module] = []  # SENet-154: 3x3/2 64, 3x3 64, 3x3 128 (Appendix)
+    for i, (cin, cout, stride) in enumerate(((cfg.in_chans, 64, 2), (64, 64, 1), (64, 128, 1))):
+        if i:
+            layers.append(nn.ReLU(inplace=True))
+        layers.append(nn.Conv2d(cin, cout, 3, stride, 1, bias=False))
+        if i < 2:
+            layers.append(nn.BatchNorm2d(cout))
+    return nn.Sequential(*layers), 128
+
+
+class ResNet(nn.Module):
+    """A ResNet-family network built from a :class:`ResNetConfig` (He initialisation)."""
+
+    def __init__(self, config: ResNetConfig) -> None:
+        super().__init__()
+        self.config = cfg = config
+        self.conv1, width = _stem(cfg)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        pad = 0 if cfg.stem_pool_ceil else 1
+        self.maxpool = nn.MaxPool2d(3, 2, pad, ceil_mode=cfg.stem_pool_ceil)
+        for index, stage in enumerate(cfg.stages, start=1):
+            se = cfg.se if index in cfg.se_stages else None
+            blocks = []
+            for i in range(stage.blocks):
+                blocks.append(self._block(width, stage, stage.stride if i == 0 else 1, se))
+                width = stage.out
+            self.add_module(f"layer{index}", nn.Sequential(*blocks))
+        self.num_features = width
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(cfg.drop_rate)
+        self.fc = nn.Linear(width, cfg.num_classes)
+        self._init_weights()
+
+    def _block(self, in_ch: int, stage: Stage, stride: int, se: SEConfig | None) -> nn.Module:
+        cfg = self.config
+        common = dict(stride=stride, se=se, placement=cfg.placement, downsample_kernel=cfg.downsample_kernel)
+        if cfg.block == "basic":
+            return BasicBlock(in_ch, stage.out, **common)
+        return Bottleneck(
+            in_ch,
+            stage.out,
+            mid=stage.mid,
+            reduce=stage.reduce,
+            groups=cfg.groups,
+            stride_in_1x1=cfg.stride_in_1x1,
+            **common,
+        )
+
+    def _init_weights(self) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):  # MSRA / He et al. 2015 initialisation
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, std=0.01)
+                nn.init.zeros_(m.bias)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 64, H/4, W/4)
+        x = self.layer1(x)  # (N, C1, H/4, W/4)
+        x = self.layer2(x)  # (N, C2, H/8, W/8)
+        x = self.layer3(x)  # (N, C3, H/16, W/16)
+        return self.layer4(x)  # (N, C4, H/32, W/32)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.avgpool(self.forward_features(x)).flatten(1)  # (N, C4)
+        return self.fc(self.dropout(x))  # (N, num_classes)
+
+
+def bottleneck_stages(
+    blocks: tuple[int, ...], width: int = 64, groups: int = 1, reduce_ratio: float = 1.0
+) -> tuple[Stage, ...]:
+    """Stage rows of a bottleneck network: the 3x3 width of stage i is ``width * groups * 2**i``
+    (C = 4 x 64 x 2**i output channels, Table 1); ResNeXt C x d is ``groups=C, width=d``."""
+    rows = []
+    for i, n in enumerate(blocks):
+        mid = width * groups * 2**i
+        reduce = int(mid * reduce_ratio) if reduce_ratio != 1.0 else None
+        rows.append(Stage(n, mid, 256 * 2**i, 1 if i == 0 else 2, reduce))
+    return tuple(rows)
+
+
+def basic_stages(blocks: tuple[int, ...]) -> tuple[Stage, ...]:
+    """Stage rows of ResNet-18/34: two 3x3 convolutions of 64 x 2**i channels."""
+    return tuple(Stage(n, 64 * 2**i, 64 * 2**i, 1 if i == 0 else 2) for i, n in enumerate(blocks))
+
+
+# Table 1 of the paper and He et al. 2016, Table 1: blocks per stage (conv2_x .. conv5_x).
+# The paper's ResNets take the stride on the first 1x1, as its released models do.
+RESNET18 = ResNetConfig("basic", basic_stages((2, 2, 2, 2)))
+RESNET34 = ResNetConfig("basic", basic_stages((3, 4, 6, 3)))
+RESNET50 = ResNetConfig("bottleneck", bottleneck_stages((3, 4, 6, 3)), stride_in_1x1=True)
+RESNET101 = ResNetConfig("bottleneck", bottleneck_stages((3, 4, 23, 3)), stride_in_1x1=True)
+RESNET152 = ResNetConfig("bottleneck", bottleneck_stages((3, 8, 36, 3)), stride_in_1x1=True)
+# ResNeXt 32x4d (Xie et al. 2017, Table 1); stride on the grouped 3x3.
+RESNEXT50 = ResNetConfig("bottleneck", bottleneck_stages((3, 4, 6, 3), 4, 32), groups=32)
+RESNEXT101 = ResNetConfig("bottleneck", bottleneck_stages((3, 4, 23, 3), 4, 32), groups=32)
+# SENet-154 (Appendix): 64x4d ResNeXt-152, first 1x1 halved, deep stem, 3x3 projections, dropout.
+SENET154 = ResNetConfig(
+    "bottleneck",
+    bottleneck_stages((3, 8, 36, 3), 4, 64, reduce_ratio=0.5),
+    groups=64,
+    stem="deep",
+    downsample_kernel=3,
+    drop_rate=0.2,
+)
+
+
+def _build(config: ResNetConfig, se: SEConfig | None, overrides: dict[str, Any]) -> ResNet:
+    return ResNet(config.replace(**({"se": se} | overrides)))
+
+
+@register_model
+def resnet18(**overrides: Any) -> ResNet:
+    """ResNet-18, the plain twin of :func:`se_resnet18`."""
+    return _build(RESNET18, None, overrides)
+
+
+@register_model
+def se_resnet18(**overrides: Any) -> ResNet:
+    """SE-ResNet-18: SE (r = 16) on every residual branch."""
+    return _build(RESNET18, SEConfig(), overrides)
+
+
+@register_model
+def resnet34(**overrides: Any) -> ResNet:
+    """ResNet-34, the plain twin of :func:`se_resnet34`."""
+    return _build(RESNET34, None, overrides)
+
+
+@register_model
+def se_resnet34(**overrides: Any) -> ResNet:
+    """SE-ResNet-34: SE (r = 16) on every residual branch."""
+    return _build(RESNET34, SEConfig(), overrides)
+
+
+@register_model
+def resnet50(**overrides: Any) -> ResNet:
+    """ResNet-50 (Table 2: 25.6M params, 3.86 GFLOPs)."""
+    return _build(RESNET50, None, overrides)
+
+
+@register_model
+def se_resnet50(**overrides: Any) -> ResNet:
+    """SE-ResNet-50 (Table 2: 28.1M params, 3.87 GFLOPs)."""
+    return _build(RESNET50, SEConfig(), overrides)
+
+
+@register_model
+def resnet101(**overrides: Any) -> ResNet:
+    """ResNet-101 (Table 2: 7.58 GFLOPs)."""
+    return _build(RESNET101, None, overrides)
+
+
+@register_model
+def se_resnet101(**overrides: Any) -> ResNet:
+    """SE-ResNet-101 (Table 2: 7.60 GFLOPs)."""
+    return _build(RESNET101, SEConfig(), overrides)
+
+
+@register_model
+def resnet152(**overrides: Any) -> ResNet:
+    """ResNet-152 (Table 2: 11.30 GFLOPs)."""
+    return _build(RESNET152, None, overrides)
+
+
+@register_model
+def se_resnet152(**overrides: Any) -> ResNet:
+    """SE-ResNet-152 (Table 2: 11.32 GFLOPs)."""
+    return _build(RESNET152, SEConfig(), overrides)
+
+
+@register_model
+def resnext50_32x4d(**overrides: Any) -> ResNet:
+    """ResNeXt-50 32x4d (Table 2: 4.24 GFLOPs)."""
+    return _build(RESNEXT50, None, overrides)
+
+
+@register_model
+def se_resnext50_32x4d(**overrides: Any) -> ResNet:
+    """SE-ResNeXt-50 32x4d (Table 2: 4.25 GFLOPs)."""
+    return _build(RESNEXT50, SEConfig(), overrides)
+
+
+@register_model
+def resnext101_32x4d(**overrides: Any) -> ResNet:
+    """ResNeXt-101 32x4d (Table 2: 7.99 GFLOPs)."""
+    return _build(RESNEXT101, None, overrides)
+
+
+@register_model
+def se_resnext101_32x4d(**overrides: Any) -> ResNet:
+    """SE-ResNeXt-101 32x4d (Table 2: 8.00 GFLOPs)."""
+    return _build(RESNEXT101, SEConfig(), overrides)
+
+
+@register_model
+def senet154(**overrides: Any) -> ResNet:
+    """SENet-154 (Appendix): SE in a modified 64x4d ResNeXt-152."""
+    return _build(SENET154, SEConfig(), overrides)
+
+
+@register_model
+def senet154_plain(**overrides: Any) -> ResNet:
+    """The plain twin of SENet-154: the same network without SE blocks."""
+    return _build(SENET154, None, overrides)
