@@ -98,7 +98,9 @@ def _in_channels(model: nn.Module) -> int:
     raise ValueError(f"{type(model).__name__} has no convolution to read the input channels from")
 
 
-def complexity(model_or_name: nn.Module | str, input_size: int | None = None, **overrides: object) -> Complexity:
+def complexity(
+    model_or_name: nn.Module | str, input_size: int | None = None, **overrides: object
+) -> Complexity:
     """Parameters and multiply-adds of a model instance or a registered name.
 
     A name is built on the meta device (``overrides`` go to its builder); ``input_size``

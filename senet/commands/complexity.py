@@ -40,7 +40,9 @@ def format_table(rows: list[Complexity], stages: bool = False) -> str:
     for r in rows:
         lines.append(f"{r.model:<{width}}  {r.input_size:>5}  {r.params / 1e6:>10.2f}  {r.macs / 1e9:>13.3f}")
         if stages:
-            lines.extend(f"{'  ' + k:<{width}}  {'':>5}  {'':>10}  {v / 1e9:>13.4f}" for k, v in r.stage_macs.items())
+            lines.extend(
+                f"{'  ' + k:<{width}}  {'':>5}  {'':>10}  {v / 1e9:>13.4f}" for k, v in r.stage_macs.items()
+            )
     return "\n".join(lines)
 
 
