@@ -64,10 +64,11 @@ class ResidualBlock(nn.Module):
 
 
 def _downsample(in_ch: int, out: int, stride: int, kernel: int) -> nn.Module | None:
-    """The projection shortcut: a 1x1 conv (3x3 in SENet-154) + BN where the shape changes."""
+    """The projection shortcut where the shape changes: a 1x1 conv + BN; SENet-154 uses a 3x3
+    conv for the stride-2 projections only (Appendix), a 1x1 where the stride is 1."""
     if stride == 1 and in_ch == out:
         return None
-    return conv_bn(in_ch, out, kernel, stride)
+    return conv_bn(in_ch, out, kernel if stride > 1 else 1, stride)
 
 
 class BasicBlock(ResidualBlock):

@@ -1,0 +1,192 @@
+"""Typed configuration of the data pipeline: what to load (:class:`DataConfig`) and what came out (:class:`DataInfo`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+#: Dataset kinds understood by :func:`senet.data.build_loaders`.
+TENSOR_DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
+FILE_DATASETS = ("folder", "filelist")
+DATASETS = TENSOR_DATASETS + FILE_DATASETS
+
+#: Augmentation presets. ``default`` resolves per dataset (see :func:`resolve_augment`).
+AUGMENTS = ("default", "none", "crop", "cifar", "imagenet")
+
+#: Input size used when ``DataConfig.input_size`` is None.
+DEFAULT_INPUT_SIZE = {"digits": 16, "mnist": 28, "fashion-mnist": 28, "cifar10": 32, "cifar100": 32}
+DEFAULT_FOLDER_SIZE = 224
+
+#: ImageNet channel statistics (RGB, on a 0..1 scale) used for folder/filelist data.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class DataError(ValueError):
+    """Bad data input (a missing or corrupt file, a wrong layout, a label out of range): the message names it."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What to load and how to augment it.
+
+    dataset: one of :data:`DATASETS`. ``digits`` (the default) is scikit-learn's embedded 8x8 digits and
+        needs nothing outside the install.
+    root: the dataset's folder (None for digits). mnist/fashion-mnist: the folder with the four idx files
+        (``.gz`` or raw); cifar10/cifar100: the extracted ``cifar-10-batches-py`` / ``cifar-100-python``
+        folder or its parent; folder: a tree ``ROOT/<train_split>/<class>/*.jpg``; filelist: the image root
+        against which the lists' paths are resolved.
+    input_size: side of the square network input; None = dataset default (digits 16, mnist 28, cifar 32,
+        folders 224).
+    augment: ``default`` (cifar -> ``cifar``, folders -> ``imagenet``, digits/mnist -> ``crop``), ``none``,
+        ``crop`` (zero-pad + random crop, no flip), ``cifar`` (zero-pad + random crop + horizontal flip),
+        ``imagenet`` (random-resized crop + flip; folders only).
+    pad: zero padding (pixels) of the ``crop``/``cifar`` augmentation; None = 4 for cifar, 2 otherwise.
+    cutout: side of the Cutout square (0 = off), tensor datasets only.
+    scale / ratio: area fraction and aspect-ratio range of the ``imagenet`` random-resized crop.
+    eval_resize: shorter side before the evaluation centre crop (folders); None = 256 for 224, 352 for 299,
+        else round(input_size / 0.875).
+    ten_crop: evaluate folders on 10 crops (4 corners + centre, and their mirrors).
+    workers: DataLoader worker processes for folder data (0 = decode in the main process).
+    skip_bad_images: skip unreadable images (counted, see ``Loader.bad_images``) instead of stopping.
+    train_split / val_split: sub-folder names (folder) or list names ``ROOT/<split>.txt`` (filelist).
+    train_list / val_list: explicit file-list paths (filelist), overriding ``<root>/<split>.txt``.
+    download: fetch missing mnist/fashion-mnist/cifar files into ``root`` (md5-checked).
+    limit_train / limit_val: keep only the first N samples of a split (0 = all), for smoke runs.
+    """
+
+    dataset: str = "digits"
+    root: str | None = None
+    input_size: int | None = None
+    augment: str = "default"
+    pad: int | None = None
+    cutout: int = 0
+    scale: tuple[float, float] = (0.08, 1.0)
+    ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    eval_resize: int | None = None
+    ten_crop: bool = False
+    workers: int = 2
+    skip_bad_images: bool = False
+    train_split: str = "train"
+    val_split: str = "val"
+    train_list: str | None = None
+    val_list: str | None = None
+    download: bool = False
+    limit_train: int = 0
+    limit_val: int = 0
+
+    def __post_init__(self) -> None:
+        if self.dataset not in DATASETS:
+            raise DataError(
+                f"DataConfig.dataset: unknown dataset {self.dataset!r}; choose from {', '.join(DATASETS)}"
+            )
+        if self.augment not in AUGMENTS:
+            raise DataError(
+                f"DataConfig.augment: unknown augmentation {self.augment!r}; choose from {', '.join(AUGMENTS)}"
+            )
+        if self.dataset != "digits" and self.root is None:
+            raise DataError(f"DataConfig.root: dataset {self.dataset!r} needs a root folder")
+        if self.input_size is not None and self.input_size < 4:
+            raise DataError(f"DataConfig.input_size: {self.input_size} is too small (need >= 4)")
+        for name in ("cutout", "workers", "limit_train", "limit_val"):
+            if getattr(self, name) < 0:
+                raise DataError(f"DataConfig.{name}: must be >= 0, got {getattr(self, name)}")
+        if self.pad is not None and self.pad < 0:
+            raise DataError(f"DataConfig.pad: must be >= 0, got {self.pad}")
+        lo, hi = self.scale
+        if not 0 < lo <= hi <= 1:
+            raise DataError(f"DataConfig.scale: need 0 < min <= max <= 1, got {self.scale}")
+        if not 0 < self.ratio[0] <= self.ratio[1]:
+            raise DataError(f"DataConfig.ratio: need 0 < min <= max, got {self.ratio}")
+        tensor = self.dataset in TENSOR_DATASETS
+        if tensor and self.augment == "imagenet":
+            raise DataError(
+                f"DataConfig.augment: 'imagenet' needs folder/filelist data, not {self.dataset!r}"
+            )
+        if not tensor and self.augment in ("crop", "cifar"):
+            raise DataError(
+                f"DataConfig.augment: {self.augment!r} applies to tensor datasets, not {self.dataset!r}"
+            )
+        if tensor and (self.ten_crop or self.eval_resize is not None):
+            raise DataError("DataConfig.ten_crop / eval_resize apply to folder/filelist data only")
+        if not tensor and self.cutout:
+            raise DataError("DataConfig.cutout applies to tensor datasets (digits, mnist, cifar) only")
+
+    @property
+    def is_tensor(self) -> bool:
+        """True for datasets kept resident as uint8 tensors on the device."""
+        return self.dataset in TENSOR_DATASETS
+
+    def resolved_input_size(self) -> int:
+        if self.input_size is not None:
+            return self.input_size
+        return DEFAULT_INPUT_SIZE.get(self.dataset, DEFAULT_FOLDER_SIZE)
+
+    def resolved_augment(self) -> str:
+        if self.augment != "default":
+            return self.augment
+        if self.dataset in ("cifar10", "cifar100"):
+            return "cifar"
+        if self.is_tensor:
+            return "crop"
+        return "imagenet"
+
+    def resolved_pad(self) -> int:
+        if self.pad is not None:
+            return self.pad
+        return 4 if self.dataset in ("cifar10", "cifar100") else 2
+
+    def resolved_eval_resize(self) -> int:
+        """Shorter side before the centre crop: 256 -> 224 and 352 -> 299 as in the paper (Sec. 6.1)."""
+        size = self.resolved_input_size()
+        if self.eval_resize is not None:
+            if self.eval_resize < size:
+                raise DataError(f"DataConfig.eval_resize: {self.eval_resize} is smaller than the crop {size}")
+            return self.eval_resize
+        if not self.is_tensor:
+            return {224: 256, 299: 352}.get(size, round(size / 0.875))
+        return size
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DataConfig:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for key in ("scale", "ratio"):
+            if key in known:
+                known[key] = tuple(known[key])
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a built dataset looks like; enough to rebuild the eval transform for prediction.
+
+    num_classes: K; in_chans: 1 (digits, mnist) or 3; classes: K names (index = label);
+    input_size: side of the network input; mean/std: per-channel normalisation on a 0..1 scale;
+    eval_resize: shorter side before the eval centre crop (== input_size for tensor datasets);
+    num_train / num_val: samples in each split (before sharding).
+    """
+
+    num_classes: int
+    in_chans: int
+    classes: list[str]
+    input_size: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    eval_resize: int = 0
+    num_train: int = 0
+    num_val: int = 0
+    dataset: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DataInfo:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["classes"] = list(known["classes"])
+        known["mean"] = tuple(known["mean"])
+        known["std"] = tuple(known["std"])
+        return cls(**known)
