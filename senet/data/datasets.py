@@ -7,6 +7,7 @@ size, ``labels`` int64 (N,), and the class names.
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,11 +67,7 @@ def digits_split(*, size: int) -> tuple[TensorSplit, TensorSplit]:
     the first round(0.2 * n_c) go to the test set (1438 train / 359 test). Grey levels are scaled to 0..255
     (v * 255 / 16, ink is bright, as in MNIST) and resized once to ``size`` (default 16).
     """
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    images = np.asarray(bunch.images, dtype=np.float64)  # (1797, 8, 8), values 0..16
-    labels = np.asarray(bunch.target, dtype=np.int64)
+    images, labels = _digits_arrays()  # (1797, 8, 8) float 0..16, (1797,) int64
     rng = np.random.default_rng(DIGITS_SEED)
     test_mask = np.zeros(len(labels), dtype=bool)
     for c in range(10):
@@ -86,6 +83,24 @@ def digits_split(*, size: int) -> tuple[TensorSplit, TensorSplit]:
     return TensorSplit(pixels[train], targets[train], classes), TensorSplit(
         pixels[test], targets[test], classes
     )
+
+
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The digits as scikit-learn ships them (``sklearn/datasets/data/digits.csv.gz``: 64 pixels + label per row).
+
+    The file is read directly -- importing ``sklearn.datasets`` costs seconds -- with ``load_digits`` as the
+    fallback when the file is not where this scikit-learn keeps it.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        csv = Path(location) / "datasets" / "data" / "digits.csv.gz"
+        if csv.is_file():
+            table = np.loadtxt(csv, delimiter=",", dtype=np.float64)  # (1797, 65)
+            return table[:, :64].reshape(-1, 8, 8), table[:, 64].astype(np.int64)
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return np.asarray(bunch.images, dtype=np.float64), np.asarray(bunch.target, dtype=np.int64)
 
 
 def _open_maybe_gzip(path: Path) -> bytes:

@@ -161,25 +161,28 @@ def _missing_message(dataset: str, root: Path, missing: list[Resource]) -> str:
     return "\n".join(lines)
 
 
-def ensure_files(dataset: str, root: Path, *, download: bool, verify: bool = True) -> Path:
+def ensure_files(dataset: str, root: Path, *, download: bool) -> Path:
     """Make sure ``dataset``'s files are in ``root``; return the folder to read them from.
 
-    MNIST-style: the four idx files (``.gz`` or already gunzipped); ``.gz`` files present are checked
-    against the official md5 when ``verify``. CIFAR: the extracted folder, else the archive (checked, then
-    extracted). Missing files are fetched when ``download``, else a :class:`DataError` says where to put them.
+    MNIST-style: the four idx files, ``.gz`` or already gunzipped (their structure is checked when read).
+    CIFAR: the extracted folder (``root`` itself or ``root/cifar-10-batches-py``), else the archive in
+    ``root``, which is checked against the official md5 and extracted. Missing files are downloaded (and
+    md5-checked) when ``download``; otherwise a :class:`DataError` says which files to put where.
     """
     resources = RESOURCES[dataset]
     if dataset in CIFAR_FOLDERS:
-        if resolve_cifar_folder(root, dataset).is_dir() and (
-            root.name == CIFAR_FOLDERS[dataset] or (root / CIFAR_FOLDERS[dataset]).is_dir()
-        ):
+        name = CIFAR_FOLDERS[dataset]
+        if root.name == name or (root / name).is_dir():
             return root
         archive = root / resources[0].filename
         if not archive.is_file():
             if not download:
                 raise DataError(_missing_message(dataset, root, list(resources)))
             archive = download_file(resources[0], root)
-        _check_md5(archive, resources[0], verify)
+        elif (got := md5sum(archive)) != resources[0].md5:
+            raise DataError(
+                f"{archive}: md5 {got} does not match the official {resources[0].md5} (corrupt or different file)"
+            )
         _safe_extract(archive, root)
         return root
     missing = [
@@ -189,14 +192,4 @@ def ensure_files(dataset: str, root: Path, *, download: bool, verify: bool = Tru
         raise DataError(_missing_message(dataset, root, missing))
     for resource in missing:
         download_file(resource, root)
-    for resource in resources:
-        if (root / resource.filename).is_file():
-            _check_md5(root / resource.filename, resource, verify)
     return root
-
-
-def _check_md5(path: Path, resource: Resource, verify: bool) -> None:
-    if verify and (got := md5sum(path)) != resource.md5:
-        raise DataError(
-            f"{path}: md5 {got} does not match the official {resource.md5} (corrupt or different file)"
-        )

@@ -1,0 +1,100 @@
+"""Batched on-device augmentation of uint8 tensor datasets (digits, MNIST, CIFAR), airbench-style.
+
+The training images live on the device, already zero-padded by ``pad`` pixels: (N, C, H + 2p, W + 2p).
+Each batch is gathered, randomly cropped back to (H, W), optionally flipped, converted to float,
+normalised per channel, and optionally Cutout-masked -- all as a few tensor ops on the device.
+Random numbers come from a CPU ``torch.Generator`` so the result is the same on every device.
+
+CIFAR recipe (as in ResNet, He et al. 2016, Sec. 4.2, used by the SE paper's CIFAR baselines): 4-pixel zero
+padding, random 32x32 crop, horizontal flip, per-channel normalisation. Cutout: DeVries & Taylor 2017.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+def pad_uint8(images: torch.Tensor, pad: int) -> torch.Tensor:
+    """Zero-pad uint8 (N, C, H, W) to (N, C, H + 2 pad, W + 2 pad) -- zero is black before normalisation."""
+    return F.pad(images, (pad, pad, pad, pad)) if pad else images
+
+
+def random_crop(padded: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    """Crop each image of (B, C, H', W') at its own random offset to (B, C, size, size)."""
+    b, c, h, w = padded.shape
+    if h == size and w == size:
+        return padded
+    dy = torch.randint(0, h - size + 1, (b,), generator=generator).to(padded.device)
+    dx = torch.randint(0, w - size + 1, (b,), generator=generator).to(padded.device)
+    ar = torch.arange(size, device=padded.device)
+    rows = (dy[:, None] + ar)[:, None, :, None]  # (B, 1, size, 1)
+    cols = (dx[:, None] + ar)[:, None, None, :]  # (B, 1, 1, size)
+    bi = torch.arange(b, device=padded.device)[:, None, None, None]
+    ci = torch.arange(c, device=padded.device)[None, :, None, None]
+    return padded[bi, ci, rows, cols]  # (B, C, size, size)
+
+
+def random_flip(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Mirror each image of (B, C, H, W) horizontally with probability 1/2."""
+    flip = (torch.rand(images.shape[0], generator=generator) < 0.5).to(images.device)
+    return torch.where(flip[:, None, None, None], images.flip(-1), images)
+
+
+def cutout(images: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    """Zero a size x size square per image at a uniformly random centre (may overlap the border).
+
+    Applied after normalisation, so the masked pixels equal the dataset mean (DeVries & Taylor 2017).
+    """
+    b, _, h, w = images.shape
+    cy = torch.randint(0, h, (b,), generator=generator).to(images.device)
+    cx = torch.randint(0, w, (b,), generator=generator).to(images.device)
+    y = torch.arange(h, device=images.device)
+    x = torch.arange(w, device=images.device)
+    y0, x0 = (cy - size // 2)[:, None], (cx - size // 2)[:, None]
+    in_y = (y[None] >= y0) & (y[None] < y0 + size)  # (B, H)
+    in_x = (x[None] >= x0) & (x[None] < x0 + size)  # (B, W)
+    mask = in_y[:, :, None] & in_x[:, None, :]  # (B, H, W)
+    return images.masked_fill(mask[:, None], 0.0)
+
+
+@dataclass(frozen=True)
+class Normalize:
+    """uint8 (B, C, H, W) -> float32 (x / 255 - mean) / std, per channel (mean/std on a 0..1 scale)."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        shape = (1, len(self.mean), 1, 1)
+        mean = torch.tensor(self.mean, dtype=torch.float32, device=images.device).view(shape)
+        inv = 1.0 / (255.0 * torch.tensor(self.std, dtype=torch.float32, device=images.device)).view(shape)
+        scale = inv
+        shift = -mean * (255.0 * inv)
+        return images.to(torch.float32) * scale + shift
+
+
+@dataclass(frozen=True)
+class BatchAugment:
+    """The training transform of a tensor dataset: mode ``none`` | ``crop`` | ``cifar`` (crop + flip), Cutout.
+
+    Input: a batch of uint8 images padded by ``pad`` (B, C, size + 2 pad, size + 2 pad); output float32
+    (B, C, size, size), normalised.
+    """
+
+    mode: str
+    size: int
+    pad: int
+    cutout: int
+    normalize: Normalize
+
+    def __call__(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        x = random_crop(batch, self.size, generator) if self.mode in ("crop", "cifar") else batch
+        if self.mode == "cifar":
+            x = random_flip(x, generator)
+        x = self.normalize(x)
+        if self.cutout:
+            x = cutout(x, self.cutout, generator)
+        return x

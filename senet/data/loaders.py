@@ -1,0 +1,281 @@
+"""Loaders yielding normalised (images, labels) batches on the training device, and :func:`build_loaders`.
+
+Both loader kinds share one contract (:class:`Loader`): iterate for ``(images, labels)`` -- images float32
+(N, C, H, W) normalised, or (N, 10, C, H, W) for a ten-crop eval loader, labels int64 (N,), both on
+``device``; ``len(loader)`` batches per epoch; ``set_epoch(e)`` before each epoch makes the order and the
+augmentation a pure function of (seed, e, rank) -- iterating does not advance the epoch by itself.
+The last partial batch of an epoch is kept (it is smaller; nothing is dropped).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from senet.data.augment import BatchAugment, Normalize, pad_uint8
+from senet.data.config import IMAGENET_MEAN, IMAGENET_STD, DataConfig, DataError, DataInfo
+from senet.data.datasets import TensorSplit, channel_stats, load_tensor_dataset
+from senet.data.folder import ImageList, file_list_splits, folder_splits
+from senet.data.images import BadImageError
+from senet.data.sampling import epoch_indices, mix_seed, shard_size, subset_indices
+from senet.data.transforms import EvalTransform, TrainTransform
+
+log = logging.getLogger("senet.data")
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class Loader(Protocol):
+    """What the training engine relies on."""
+
+    batch_size: int
+    num_samples: int  # samples this rank sees per epoch (after sharding / padding)
+
+    def __iter__(self) -> Iterator[Batch]: ...
+    def __len__(self) -> int: ...
+    def set_epoch(self, epoch: int) -> None: ...
+    @property
+    def bad_images(self) -> list[str]: ...
+
+
+class TensorLoader:
+    """Batches of a uint8 tensor dataset resident on ``device``, augmented there (:class:`BatchAugment`)."""
+
+    def __init__(
+        self, split: TensorSplit, *, batch_size: int, device: torch.device, train: bool, augment: BatchAugment,
+        seed: int, rank: int, world_size: int,
+    ) -> None:  # fmt: skip
+        pad = augment.pad if train and augment.mode in ("crop", "cifar") else 0
+        self.images = pad_uint8(split.images, pad).to(device)  # (N, C, H + 2 pad, W + 2 pad) uint8
+        self.labels = split.labels.to(device)  # (N,) int64
+        self.batch_size, self.train, self.augment = batch_size, train, augment
+        self.seed, self.rank, self.world_size, self.epoch = seed, rank, world_size, 0
+        self.num_samples = shard_size(len(split), rank=rank, world_size=world_size, pad=train)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-self.num_samples // self.batch_size)
+
+    @property
+    def bad_images(self) -> list[str]:
+        return []
+
+    def __iter__(self) -> Iterator[Batch]:
+        n = self.labels.shape[0]
+        index = epoch_indices(
+            n,
+            shuffle=self.train,
+            pad=self.train,
+            seed=self.seed,
+            epoch=self.epoch,
+            rank=self.rank,
+            world_size=self.world_size,
+        ).to(self.images.device)
+        generator = torch.Generator().manual_seed(mix_seed(self.seed, self.epoch, self.rank, 0xA06))
+        for chunk in index.split(self.batch_size):
+            batch = self.images[chunk]
+            images = self.augment(batch, generator) if self.train else self.augment.normalize(batch)
+            yield images, self.labels[chunk]
+
+
+class _EpochSampler(Sampler):
+    """Yields (index, per-sample seed) keys of this rank's shard for the current epoch."""
+
+    def __init__(self, n: int, *, train: bool, seed: int, rank: int, world_size: int) -> None:
+        self.n, self.train, self.seed, self.rank, self.world_size, self.epoch = (
+            n,
+            train,
+            seed,
+            rank,
+            world_size,
+            0,
+        )
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        index = epoch_indices(
+            self.n,
+            shuffle=self.train,
+            pad=self.train,
+            seed=self.seed,
+            epoch=self.epoch,
+            rank=self.rank,
+            world_size=self.world_size,
+        )
+        for i in index.tolist():
+            yield i, mix_seed(self.seed, self.epoch, i)
+
+    def __len__(self) -> int:
+        return shard_size(self.n, rank=self.rank, world_size=self.world_size, pad=self.train)
+
+
+class ImageFileDataset(Dataset):
+    """Decodes ``images.paths[i]`` with ``transform`` (in a worker); a bad file raises, or yields None if skipped."""
+
+    def __init__(
+        self, images: ImageList, transform: TrainTransform | EvalTransform, *, skip_bad: bool
+    ) -> None:
+        self.images, self.transform, self.skip_bad = images, transform, skip_bad
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[np.ndarray | None, int, str]:
+        index, seed = key
+        path = self.images.paths[index]
+        try:
+            return self.transform(path, seed), self.images.labels[index], path
+        except BadImageError:
+            if not self.skip_bad:
+                raise
+            return None, self.images.labels[index], path
+
+
+def _collate(
+    samples: list[tuple[np.ndarray | None, int, str]],
+) -> tuple[torch.Tensor | None, torch.Tensor, list[str]]:
+    good = [s for s in samples if s[0] is not None]
+    bad = [s[2] for s in samples if s[0] is None]
+    if not good:
+        return None, torch.empty(0, dtype=torch.int64), bad
+    images = torch.from_numpy(np.stack([s[0] for s in good]))  # (B, C, H, W) or (B, 10, C, H, W) uint8
+    return images, torch.tensor([s[1] for s in good], dtype=torch.int64), bad
+
+
+class FolderLoader:
+    """Batches of image files decoded and augmented in DataLoader workers, normalised on ``device``.
+
+    With ``skip_bad``, unreadable files are left out of their batch (which is then smaller; a batch of only
+    bad files is skipped) and listed in :attr:`bad_images`; otherwise the first one stops the run with a
+    :class:`BadImageError` naming the file.
+    """
+
+    def __init__(
+        self, images: ImageList, transform: TrainTransform | EvalTransform, *, batch_size: int, device: torch.device,
+        train: bool, normalize: Normalize, workers: int, skip_bad: bool, seed: int, rank: int, world_size: int,
+    ) -> None:  # fmt: skip
+        self.sampler = _EpochSampler(len(images), train=train, seed=seed, rank=rank, world_size=world_size)
+        self.loader = DataLoader(
+            ImageFileDataset(images, transform, skip_bad=skip_bad), batch_size=batch_size, sampler=self.sampler,
+            num_workers=workers, collate_fn=_collate, pin_memory=device.type == "cuda",
+            persistent_workers=workers > 0, drop_last=False,
+        )  # fmt: skip
+        self.batch_size, self.device, self.normalize = batch_size, device, normalize
+        self.num_samples = len(self.sampler)
+        self._bad: dict[str, None] = {}
+
+    def set_epoch(self, epoch: int) -> None:
+        self.sampler.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    @property
+    def bad_images(self) -> list[str]:
+        """Distinct unreadable files skipped so far (only with ``skip_bad_images``)."""
+        return list(self._bad)
+
+    def __iter__(self) -> Iterator[Batch]:
+        for images, labels, bad in self.loader:
+            for path in bad:
+                if path not in self._bad:
+                    self._bad[path] = None
+                    log.warning("skipping unreadable image %s (%d skipped so far)", path, len(self._bad))
+            if images is None:
+                continue
+            images = images.to(self.device, non_blocking=True)
+            if images.dim() == 5:  # ten-crop (B, 10, C, H, W)
+                b, k = images.shape[:2]
+                x = self.normalize(images.flatten(0, 1)).unflatten(0, (b, k))
+            else:
+                x = self.normalize(images)
+            yield x, labels.to(self.device, non_blocking=True)
+
+
+def _file_splits(config: DataConfig) -> tuple[ImageList, ImageList]:
+    root = Path(config.root or ".")
+    if config.dataset == "folder":
+        return folder_splits(root, train_split=config.train_split, val_split=config.val_split)
+    train_list = Path(config.train_list) if config.train_list else root / f"{config.train_split}.txt"
+    val_list = Path(config.val_list) if config.val_list else root / f"{config.val_split}.txt"
+    return file_list_splits(train_list, val_list, root)
+
+
+def build_loaders(
+    config: DataConfig, *, batch_size: int, device: torch.device | str = "cpu", rank: int = 0, world_size: int = 1,
+    seed: int = 0, eval_batch_size: int | None = None,
+) -> tuple[Loader, Loader, DataInfo]:  # fmt: skip
+    """(train loader, eval loader, info) for ``config``; every file/layout check runs here, before training.
+
+    ``batch_size`` is per rank. Tensor datasets are moved to ``device`` once; folder data decodes in
+    ``config.workers`` processes. See :mod:`senet.data.sampling` for the sharding with ``world_size > 1``.
+    """
+    if batch_size < 1 or (eval_batch_size is not None and eval_batch_size < 1):
+        raise DataError(
+            f"batch sizes must be >= 1, got batch_size={batch_size}, eval_batch_size={eval_batch_size}"
+        )
+    if not 0 <= rank < world_size:
+        raise DataError(f"rank {rank} is outside 0..{world_size - 1} (world_size {world_size})")
+    device = torch.device(device)
+    eval_bs = eval_batch_size or batch_size
+    size = config.resolved_input_size()
+    common = dict(device=device, seed=seed, rank=rank, world_size=world_size)
+    if config.is_tensor:
+        train, val = load_tensor_dataset(config)
+        mean, std = channel_stats(train.images)
+        normalize = Normalize(mean, std)
+        augment = BatchAugment(
+            config.resolved_augment(), size, config.resolved_pad(), config.cutout, normalize
+        )
+        train_loader = TensorLoader(train, batch_size=batch_size, train=True, augment=augment, **common)
+        val_loader = TensorLoader(val, batch_size=eval_bs, train=False, augment=augment, **common)
+        info = DataInfo(
+            num_classes=len(train.classes), in_chans=int(train.images.shape[1]), classes=list(train.classes), input_size=size,
+            mean=mean, std=std, eval_resize=config.resolved_eval_resize(), num_train=len(train), num_val=len(val),
+            dataset=config.dataset,
+        )  # fmt: skip
+        return train_loader, val_loader, info
+    train, val = _file_splits(config)
+    train = train.subset(subset_indices(len(train), config.limit_train))
+    val = val.subset(subset_indices(len(val), config.limit_val))
+    normalize = Normalize(IMAGENET_MEAN, IMAGENET_STD)
+    resize = config.resolved_eval_resize()
+    train_tf = TrainTransform(size, config.scale, config.ratio, flip=config.resolved_augment() == "imagenet")
+    if config.resolved_augment() == "none":
+        train_tf = EvalTransform(size, resize)
+    eval_tf = EvalTransform(size, resize, ten_crop=config.ten_crop)
+    opts = dict(normalize=normalize, workers=config.workers, skip_bad=config.skip_bad_images, **common)
+    train_loader = FolderLoader(train, train_tf, batch_size=batch_size, train=True, **opts)
+    val_loader = FolderLoader(val, eval_tf, batch_size=eval_bs, train=False, **opts)
+    info = DataInfo(
+        num_classes=len(train.classes), in_chans=3, classes=list(train.classes), input_size=size, mean=IMAGENET_MEAN,
+        std=IMAGENET_STD, eval_resize=resize, num_train=len(train), num_val=len(val), dataset=config.dataset,
+    )  # fmt: skip
+    return train_loader, val_loader, info
+
+
+def load_image(path: str | Path, info: DataInfo) -> torch.Tensor:
+    """One image file as the eval transform sees it: float32 (1, C, H, W) normalised, on the CPU.
+
+    Shorter side resized to ``info.eval_resize`` then centre-cropped to ``info.input_size``; converted to
+    grey for 1-channel datasets (digits/MNIST expect bright strokes on a dark background).
+    """
+    transform = EvalTransform(info.input_size, max(info.eval_resize, info.input_size), channels=info.in_chans)
+    pixels = torch.from_numpy(transform(str(path)))[None]  # (1, C, H, W) uint8
+    return Normalize(tuple(info.mean), tuple(info.std))(pixels)
+
+
+def forward_eval(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """Logits (N, K) for an eval batch; a ten-crop batch (N, 10, C, H, W) gives log of the crops' mean softmax."""
+    if images.dim() == 4:
+        return model(images)
+    n, k = images.shape[:2]
+    probs = model(images.flatten(0, 1)).float().softmax(-1).unflatten(0, (n, k)).mean(1)
+    return probs.clamp_min(1e-12).log()

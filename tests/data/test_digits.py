@@ -1,0 +1,39 @@
+"""The embedded digits dataset and the tensor loader contract (runs without any files)."""
+
+import torch
+
+from senet.data import DataConfig, build_loaders
+
+
+def test_digits_split_and_info() -> None:
+    train, val, info = build_loaders(DataConfig(), batch_size=100)
+    assert (info.num_classes, info.in_chans, info.input_size) == (10, 1, 16)
+    assert info.num_train + info.num_val == 1797 and info.num_val == 359
+    assert len(train) == -(-info.num_train // 100) and len(val) == -(-info.num_val // 100)
+    seen = 0
+    for images, labels in train:
+        assert (
+            images.shape[1:] == (1, 16, 16) and images.dtype == torch.float32 and labels.dtype == torch.int64
+        )
+        seen += labels.shape[0]
+    assert seen == info.num_train  # the last partial batch is kept
+    images, _ = next(iter(val))
+    assert images.shape == (100, 1, 16, 16)
+
+
+def test_digits_normalised_eval_has_zero_mean_unit_std() -> None:
+    _, val, _ = build_loaders(DataConfig(), batch_size=1000)
+    images, _ = next(iter(val))
+    assert abs(images.mean().item()) < 0.1 and abs(images.std().item() - 1) < 0.1
+
+
+def test_set_epoch_is_deterministic() -> None:
+    def first(epoch: int, seed: int = 0) -> torch.Tensor:
+        train, _, _ = build_loaders(DataConfig(), batch_size=64, seed=seed)
+        train.set_epoch(epoch)
+        return next(iter(train))
+
+    a, b, c = first(3), first(3), first(4)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert not torch.equal(a[1], c[1])
+    assert not torch.equal(first(3, seed=1)[1], a[1])
