@@ -7,8 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from senet.commands import complexity as complexity_cmd
+from senet.commands import convert as convert_cmd
+from senet.commands import export as export_cmd
 
-COMMANDS = [complexity_cmd]
+COMMANDS = [complexity_cmd, convert_cmd, export_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

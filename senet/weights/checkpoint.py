@@ -1,0 +1,78 @@
+"""``senet`` checkpoints: a safetensors file whose metadata carries the model's configuration.
+
+Metadata keys (all strings, as safetensors requires): ``senet.model`` (registered name or
+empty), ``senet.config`` (the :class:`ResNetConfig` as JSON), ``senet.preprocessing`` (JSON,
+see :class:`senet.weights.pretrained.Preprocessing`) and ``senet.source``. Files are written
+atomically: a temporary file in the same folder, fsync, then a rename.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import save as safetensors_bytes
+
+from senet.layers.se import SEConfig
+from senet.models.resnet import ResNetConfig, Stage
+
+
+def config_to_json(config: ResNetConfig) -> str:
+    """``config`` as JSON (stages and SE options nested)."""
+    return json.dumps(dataclasses.asdict(config), sort_keys=True)
+
+
+def config_from_json(text: str) -> ResNetConfig:
+    """The inverse of :func:`config_to_json`; a bad field is an error naming it."""
+    raw: dict[str, Any] = json.loads(text)
+    raw["stages"] = tuple(Stage(**row) for row in raw["stages"])
+    raw["se"] = None if raw.get("se") is None else SEConfig(**raw["se"])
+    raw["se_stages"] = tuple(raw.get("se_stages", (1, 2, 3, 4)))
+    fields = {f.name for f in dataclasses.fields(ResNetConfig)}
+    unknown = sorted(set(raw) - fields)
+    if unknown:
+        raise ValueError(f"senet.config names unknown ResNetConfig field(s) {unknown}")
+    return ResNetConfig(**raw)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file, fsync and rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_checkpoint(
+    path: str | Path,
+    state_dict: Mapping[str, torch.Tensor],
+    *,
+    config: ResNetConfig,
+    model_name: str | None = None,
+    preprocessing: Mapping[str, Any] | None = None,
+    source: str = "",
+) -> Path:
+    """Write ``state_dict`` and its configuration as one safetensors file, atomically."""
+    tensors = {k: v.detach().contiguous().cpu() for k, v in state_dict.items()}
+    metadata = {
+        "senet.model": model_name or "",
+        "senet.config": config_to_json(config),
+        "senet.preprocessing": json.dumps(dict(preprocessing or {}), sort_keys=True),
+        "senet.source": source,
+    }
+    return write_bytes_atomic(path, safetensors_bytes(tensors, metadata=metadata))

@@ -1,0 +1,128 @@
+"""One entry point per direction: foreign file -> :class:`Converted` -> model or safetensors file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from senet.models.resnet import ResNet, ResNetConfig
+from senet.weights.cadene import from_cadene
+from senet.weights.checkpoint import config_from_json, save_checkpoint
+from senet.weights.detect import detect_layout, match_model_name
+from senet.weights.preprocessing import Preprocessing
+from senet.weights.safe_load import load_state_dict_file
+from senet.weights.timm import from_timm
+
+Source = Literal["timm", "cadene", "caffe", "auto"]
+SOURCES = ("timm", "cadene", "caffe")
+
+
+@dataclass
+class Converted:
+    """Weights in senet names with the configuration that reproduces the source network."""
+
+    state_dict: dict[str, torch.Tensor]
+    config: ResNetConfig
+    model_name: str | None
+    preprocessing: Preprocessing | None
+    source: str
+
+    def build(self, **overrides: Any) -> ResNet:
+        """The network with these weights loaded (strict), in eval mode."""
+        model = ResNet(self.config.replace(**overrides) if overrides else self.config)
+        load_strict(model, self.state_dict)
+        return model.eval()
+
+    def save(self, path: str | Path) -> Path:
+        """Write a senet safetensors checkpoint (config and preprocessing in its metadata)."""
+        prep = None if self.preprocessing is None else self.preprocessing.to_dict()
+        return save_checkpoint(
+            path,
+            self.state_dict,
+            config=self.config,
+            model_name=self.model_name,
+            preprocessing=prep,
+            source=self.source,
+        )
+
+
+def load_strict(model: torch.nn.Module, state_dict: dict[str, torch.Tensor]) -> None:
+    """``load_state_dict(strict=True)`` with an error that lists what is missing / unexpected / mis-shaped."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(own))
+    shapes = [f"{k}: file {list(state_dict[k].shape)} vs model {list(own[k].shape)}"
+              for k in own if k in state_dict and own[k].shape != state_dict[k].shape]  # fmt: skip
+    if missing or unexpected or shapes:
+        raise ValueError(
+            f"weights do not fit the model: missing {missing[:5]} ({len(missing)}), "
+            f"unexpected {unexpected[:5]} ({len(unexpected)}), shape mismatches {shapes[:3]}"
+        )
+    model.load_state_dict(state_dict, strict=True)
+
+
+def convert_state_dict(state_dict: dict[str, torch.Tensor], source: Source = "auto") -> Converted:
+    """Map a timm or Cadene state dict onto senet (``auto``: decide by key names)."""
+    layout = detect_layout(state_dict) if source == "auto" else source
+    if layout == "timm":
+        sd, config = from_timm(state_dict)
+    elif layout == "cadene":
+        sd, config = from_cadene(state_dict)
+    else:
+        raise ValueError(f"unknown state-dict layout {layout!r}; choose 'timm' or 'cadene'")
+    return Converted(sd, config, match_model_name(config), None, layout)
+
+
+def convert_file(
+    path: str | Path, *, source: Source = "auto", synsets: str | Path | None = None
+) -> Converted:
+    """Read and convert a checkpoint: ``caffe`` (.caffemodel), ``timm``, ``cadene`` or ``auto``."""
+    path = Path(path)
+    if source == "caffe" or (source == "auto" and path.suffix == ".caffemodel"):
+        from senet.weights.caffe import from_caffe, read_synsets
+
+        wnids = read_synsets(synsets) if synsets is not None else None
+        sd, config, prep = from_caffe(path, synsets=wnids)
+        return Converted(sd, config, match_model_name(config), prep, "caffe")
+    if synsets is not None:
+        raise ValueError("--synsets applies to Caffe models only (timm and Cadene use sorted-WNID order)")
+    state_dict, metadata = load_state_dict_file(path)
+    if "senet.config" in metadata and source == "auto":
+        return from_senet_file(state_dict, metadata)
+    return convert_state_dict(state_dict, source)
+
+
+def from_senet_file(state_dict: dict[str, torch.Tensor], metadata: dict[str, str]) -> Converted:
+    """A checkpoint written by :meth:`Converted.save` (config in its metadata)."""
+    config = config_from_json(metadata["senet.config"])
+    prep_raw = json.loads(metadata.get("senet.preprocessing") or "{}")
+    prep = Preprocessing.from_dict(prep_raw) if prep_raw else None
+    return Converted(
+        state_dict, config, metadata.get("senet.model") or None, prep, metadata.get("senet.source", "")
+    )
+
+
+def load_weights(name: str, path: str | Path, **overrides: Any) -> ResNet:
+    """``create_model(name, weights=path)``: a senet checkpoint (its config wins over the
+    registered one, e.g. for stride placement), a Cadene file, or a plain state dict in senet
+    names loaded into the registered model ``name``."""
+    from senet.api import create_model
+
+    state_dict, metadata = load_state_dict_file(path)
+    if "senet.config" in metadata:
+        converted = from_senet_file(state_dict, metadata)
+    elif detect_layout(state_dict) == "cadene":
+        converted = convert_state_dict(state_dict, "cadene")
+    else:
+        model = create_model(name, **overrides)
+        load_strict(model, state_dict)
+        return model.eval()
+    if converted.model_name not in (None, name):
+        raise ValueError(f"{path} holds weights for {converted.model_name!r}, not {name!r}")
+    model = converted.build(**overrides)
+    model.preprocessing = converted.preprocessing  # type: ignore[attr-defined]
+    return model

@@ -1,0 +1,115 @@
+"""A minimal protocol-buffers wire-format reader (enough for Caffe's ``NetParameter``).
+
+No generated classes: a message is read as a list of ``(field number, value)`` pairs, where a
+value is an ``int`` (varint, fixed32/64 as raw unsigned) or a ``memoryview`` (length-delimited:
+strings, sub-messages, packed arrays). Wire types: 0 varint, 1 fixed64, 2 length-delimited,
+5 fixed32; groups (3, 4) are obsolete and rejected.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+import numpy as np
+
+Value = int | memoryview
+
+
+class ProtobufError(ValueError):
+    """Bytes that are not a well-formed protobuf message."""
+
+
+def read_varint(buf: memoryview, pos: int) -> tuple[int, int]:
+    """(value, next position) of the base-128 varint at ``pos``."""
+    result, shift = 0, 0
+    while True:
+        if pos >= len(buf):
+            raise ProtobufError(f"truncated varint at byte {pos}")
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+        if shift > 70:
+            raise ProtobufError(f"varint longer than 10 bytes at byte {pos}")
+
+
+def iter_fields(buf: bytes | memoryview) -> Iterator[tuple[int, int, Value]]:
+    """Yield ``(field number, wire type, value)`` for every field of one message."""
+    view = memoryview(buf)
+    pos = 0
+    while pos < len(view):
+        key, pos = read_varint(view, pos)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = read_varint(view, pos)
+        elif wire == 1:
+            value, pos = int.from_bytes(view[pos : pos + 8], "little"), pos + 8
+        elif wire == 2:
+            size, pos = read_varint(view, pos)
+            value, pos = view[pos : pos + size], pos + size
+        elif wire == 5:
+            value, pos = int.from_bytes(view[pos : pos + 4], "little"), pos + 4
+        else:
+            raise ProtobufError(f"unsupported wire type {wire} for field {field} before byte {pos}")
+        if pos > len(view):
+            raise ProtobufError(f"field {field} runs past the end of its message ({pos} > {len(view)})")
+        yield field, wire, value
+
+
+def fields(buf: bytes | memoryview) -> dict[int, list[tuple[int, Value]]]:
+    """All fields of one message grouped by number: ``{field: [(wire type, value), ...]}``."""
+    out: dict[int, list[tuple[int, Value]]] = {}
+    for field, wire, value in iter_fields(buf):
+        out.setdefault(field, []).append((wire, value))
+    return out
+
+
+def as_string(entries: list[tuple[int, Value]] | None, default: str = "") -> str:
+    """The last value of a string field (protobuf: the last one wins)."""
+    return bytes(entries[-1][1]).decode("utf-8") if entries else default
+
+
+def as_ints(entries: list[tuple[int, Value]] | None) -> list[int]:
+    """A repeated integer field, packed (wire type 2) or not."""
+    values: list[int] = []
+    for wire, value in entries or []:
+        if wire == 2:
+            view, pos = value, 0
+            while pos < len(view):
+                v, pos = read_varint(view, pos)
+                values.append(v)
+        else:
+            values.append(int(value))
+    return values
+
+
+def as_float32(entries: list[tuple[int, Value]] | None) -> np.ndarray:
+    """A repeated ``float`` field, packed or one fixed32 per element, as float32."""
+    parts = []
+    for wire, value in entries or []:
+        if wire == 2:
+            parts.append(np.frombuffer(value, dtype="<f4"))
+        else:
+            parts.append(np.array([struct.unpack("<f", value.to_bytes(4, "little"))[0]], dtype="<f4"))
+    return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+
+
+def as_float64(entries: list[tuple[int, Value]] | None) -> np.ndarray:
+    """A repeated ``double`` field, packed or not, as float64."""
+    parts = []
+    for wire, value in entries or []:
+        if wire == 2:
+            parts.append(np.frombuffer(value, dtype="<f8"))
+        else:
+            parts.append(np.array([struct.unpack("<d", value.to_bytes(8, "little"))[0]]))
+    return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
+
+
+def as_float(entries: list[tuple[int, Value]] | None, default: float) -> float:
+    """The last value of a scalar ``float`` field (fixed32)."""
+    if not entries:
+        return default
+    return struct.unpack("<f", int(entries[-1][1]).to_bytes(4, "little"))[0]
