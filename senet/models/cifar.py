@@ -1,0 +1,316 @@
+"""CIFAR residual networks of Tables 4-5 (32x32 input), each with its SE twin.
+
+- ResNet-20/32/56/110 (He et al. 2016, "Deep residual learning", Sec. 4.2): a 3x3 stem of 16
+  channels, then three stages of n basic blocks with 16, 32 and 64 channels (depth 6n + 2),
+  option-A shortcuts (strided identity, zero-padded channels: no parameters), as in that paper.
+- ResNet-164 (He et al. 2016, "Identity mappings", Sec. 4): 3 x 18 pre-activation bottlenecks
+  of widths 16/32/64 (outputs 64/128/256), 1x1 projection shortcuts where the shape changes.
+- WRN-16-8 (Zagoruyko & Komodakis 2016, Table 1): pre-activation basic blocks, 2 per stage,
+  widths 16k/32k/64k with k = 8, 1x1 projection shortcuts, optional dropout between the convs.
+
+SE (Sec. 3.3, Fig. 3) acts on the residual branch F before the sum with the identity; the
+placements of Sec. 6.5 are the ``placement`` option, as for the ImageNet ResNets. With r = 16
+the 16-channel stage of the ResNet-20..110 family gets C' = max(1, 16 // 16) = 1 hidden unit
+(the paper's rule, kept: ``se=SEConfig(hidden=...)`` or ``divisor`` sets a floor).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from senet.layers.se import SEConfig
+from senet.models.blocks import BasicBlock, Placement, ResidualBlock
+from senet.models.common import init_weights, replace_config
+from senet.registry import register_model
+
+Shortcut = Literal["A", "B"]
+
+
+class ZeroPadShortcut(nn.Module):
+    """Option A of He et al. 2016: subsample by ``stride``, pad the new channels with zeros."""
+
+    def __init__(self, in_ch: int, out: int, stride: int) -> None:
+        super().__init__()
+        if out < in_ch:
+            raise ValueError(f"a zero-padding shortcut cannot reduce {in_ch} channels to {out}")
+        self.stride, self.extra = stride, out - in_ch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x[:, :, :: self.stride, :: self.stride]  # (N, C_in, H/s, W/s)
+        return F.pad(x, (0, 0, 0, 0, 0, self.extra))  # (N, C_out, H/s, W/s)
+
+
+class CifarBasicBlock(BasicBlock):
+    """The post-activation basic block (two 3x3 convs) with an option-A or -B shortcut."""
+
+    def __init__(
+        self,
+        in_ch: int,
+        out: int,
+        *,
+        stride: int = 1,
+        shortcut: Shortcut = "A",
+        se: SEConfig | None = None,
+        placement: Placement = "standard",
+    ) -> None:
+        super().__init__(in_ch, out, stride=stride, se=se, placement=placement)
+        if shortcut == "A" and self.downsample is not None:
+            self.downsample = ZeroPadShortcut(in_ch, out, stride)
+
+
+class PreActBlock(ResidualBlock):
+    """A pre-activation unit (BN-ReLU-conv, "Identity mappings", Fig. 4e): basic (3x3, 3x3; WRN)
+    or bottleneck (1x1 ``mid``, 3x3 ``mid`` with the stride, 1x1 ``out``; ResNet-164).
+
+    The first BN-ReLU is shared by the residual branch and a projection shortcut; there is no
+    ReLU after the sum. ``SE_3x3`` goes after the first 3x3 conv; WRN's dropout before the last.
+    """
+
+    def __init__(
+        self,
+        in_ch: int,
+        out: int,
+        *,
+        mid: int,
+        stride: int = 1,
+        bottleneck: bool = False,
+        shortcut: Shortcut = "B",
+        se: SEConfig | None = None,
+        placement: Placement = "standard",
+        drop_rate: float = 0.0,
+    ) -> None:
+        super().__init__()
+        units = (
+            ((1, mid, 1), (3, mid, stride), (1, out, 1)) if bottleneck else ((3, out, stride), (3, out, 1))
+        )
+        self.depth = len(units)
+        self.se_after = 1 if bottleneck else 0  # index of the first 3x3 conv
+        cin = in_ch
+        for i, (kernel, width, s) in enumerate(units, start=1):
+            self.add_module(f"bn{i}", nn.BatchNorm2d(cin))
+            self.add_module(f"conv{i}", nn.Conv2d(cin, width, kernel, s, kernel // 2, bias=False))
+            cin = width
+        self.relu = nn.ReLU(inplace=True)
+        self.drop = nn.Dropout(drop_rate)
+        self.downsample = _shortcut(in_ch, out, stride, shortcut, bn=False)
+        self._attach_se(se, placement, in_ch, units[self.se_after][1], out)
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:  # x is already relu(bn1(input))
+        out = self.conv1(x)
+        for i in range(2, self.depth + 1):
+            out = self._se_3x3(out) if i - 2 == self.se_after else out
+            out = self.relu(getattr(self, f"bn{i}")(out))
+            out = self.drop(out) if i == self.depth else out
+            out = getattr(self, f"conv{i}")(out)
+        return out  # (N, C, H/s, W/s)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pre = self.relu(self.bn1(x))  # (N, C_in, H, W)
+        shortcut = x if self.downsample is None else self.downsample(pre)
+        se, where = self.se, self.placement
+        if se is None or where == "3x3":
+            return self.residual(pre) + shortcut
+        if where == "standard":
+            return se(self.residual(pre)) + shortcut
+        if where == "pre":
+            return self.residual(se(pre)) + shortcut
+        if where == "identity":
+            return self.residual(pre) + se(shortcut)
+        return se(self.residual(pre) + shortcut)  # post
+
+
+def _shortcut(in_ch: int, out: int, stride: int, kind: Shortcut, bn: bool) -> nn.Module | None:
+    if stride == 1 and in_ch == out:
+        return None
+    if kind == "A":
+        return ZeroPadShortcut(in_ch, out, stride)
+    conv = nn.Conv2d(in_ch, out, 1, stride, bias=False)
+    return nn.Sequential(conv, nn.BatchNorm2d(out)) if bn else conv
+
+
+@dataclass(frozen=True)
+class CifarStage:
+    """One stage row: ``blocks`` units of output width C = ``out``; ``mid`` the bottleneck width."""
+
+    blocks: int
+    out: int
+    stride: int
+    mid: int | None = None
+
+
+@dataclass(frozen=True)
+class CifarResNetConfig:
+    """Everything that defines a CIFAR residual network; builders are presets of it.
+
+    ``block``: ``basic`` (post-activation, He et al. 2016a), ``preact`` (basic pre-activation,
+    WRN) or ``preact_bottleneck`` (ResNet-164). ``shortcut``: ``A`` zero padding, ``B`` 1x1
+    projection where the shape changes. ``block_drop_rate`` is WRN's dropout inside the blocks,
+    ``drop_rate`` dropout before the classifier.
+    """
+
+    block: Literal["basic", "preact", "preact_bottleneck"]
+    stages: tuple[CifarStage, ...]
+    stem_width: int = 16
+    shortcut: Shortcut = "A"
+    se: SEConfig | None = None
+    placement: Placement = "standard"
+    num_classes: int = 10
+    in_chans: int = 3
+    drop_rate: float = 0.0
+    block_drop_rate: float = 0.0
+
+
+class CifarResNet(nn.Module):
+    """A CIFAR residual network from a :class:`CifarResNetConfig` (He initialisation)."""
+
+    def __init__(self, config: CifarResNetConfig) -> None:
+        super().__init__()
+        self.config = cfg = config
+        self.preact = cfg.block != "basic"
+        width = cfg.stem_width
+        self.conv1 = nn.Conv2d(cfg.in_chans, width, 3, 1, 1, bias=False)  # 3x3, 16
+        # post-activation: BN-ReLU after the stem; pre-activation: after the last unit
+        self.bn1 = nn.Identity() if self.preact else nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        for index, stage in enumerate(cfg.stages, start=1):
+            blocks = []
+            for i in range(stage.blocks):
+                blocks.append(self._block(width, stage, stage.stride if i == 0 else 1))
+                width = stage.out
+            self.add_module(f"layer{index}", nn.Sequential(*blocks))
+        self.bn_final = nn.BatchNorm2d(width) if self.preact else nn.Identity()
+        self.num_features = width
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(cfg.drop_rate)
+        self.fc = nn.Linear(width, cfg.num_classes)
+        init_weights(self)
+
+    def _block(self, in_ch: int, stage: CifarStage, stride: int) -> nn.Module:
+        cfg = self.config
+        common = dict(stride=stride, shortcut=cfg.shortcut, se=cfg.se, placement=cfg.placement)
+        if cfg.block == "basic":
+            return CifarBasicBlock(in_ch, stage.out, **common)
+        bottleneck = cfg.block == "preact_bottleneck"
+        mid = stage.mid or stage.out
+        return PreActBlock(
+            in_ch, stage.out, mid=mid, bottleneck=bottleneck, drop_rate=cfg.block_drop_rate, **common
+        )
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv1(x)  # (N, 16, H, W)
+        x = x if self.preact else self.relu(self.bn1(x))
+        for index in range(1, len(self.config.stages) + 1):
+            x = getattr(self, f"layer{index}")(x)  # (N, C_i, H / 2**(i-1), W / 2**(i-1))
+        return self.relu(self.bn_final(x)) if self.preact else x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.avgpool(self.forward_features(x)).flatten(1)  # (N, C)
+        return self.fc(self.dropout(x))  # (N, num_classes)
+
+
+def resnet_cifar_stages(n: int) -> tuple[CifarStage, ...]:
+    """He et al. 2016a, Sec. 4.2: 2n layers on each of the 32/16/8 maps, 16/32/64 filters."""
+    return tuple(CifarStage(n, 16 * 2**i, 1 if i == 0 else 2) for i in range(3))
+
+
+def preact_bottleneck_stages(n: int) -> tuple[CifarStage, ...]:
+    """ResNet-164 ("Identity mappings"): n bottlenecks per stage, widths 16/32/64, outputs x4."""
+    return tuple(CifarStage(n, 64 * 2**i, 1 if i == 0 else 2, 16 * 2**i) for i in range(3))
+
+
+def wide_stages(depth: int, k: int) -> tuple[CifarStage, ...]:
+    """WRN-depth-k (Zagoruyko & Komodakis, Table 1): (depth - 4) / 6 blocks of 16k/32k/64k."""
+    n = (depth - 4) // 6
+    return tuple(CifarStage(n, 16 * k * 2**i, 1 if i == 0 else 2) for i in range(3))
+
+
+# depth 6n + 2 (He et al. 2016a, Sec. 4.2, option A); 1.7M params for ResNet-110 (Table 6).
+RESNET20 = CifarResNetConfig("basic", resnet_cifar_stages(3))
+RESNET32 = CifarResNetConfig("basic", resnet_cifar_stages(5))
+RESNET56 = CifarResNetConfig("basic", resnet_cifar_stages(9))
+RESNET110 = CifarResNetConfig("basic", resnet_cifar_stages(18))
+# depth 9n + 2 with n = 18 ("Identity mappings", Table 3: 1.7M params).
+RESNET164 = CifarResNetConfig("preact_bottleneck", preact_bottleneck_stages(18), shortcut="B")
+# WRN-16-8 (Zagoruyko & Komodakis, Table 4: 11.0M params).
+WRN16_8 = CifarResNetConfig("preact", wide_stages(16, 8), shortcut="B")
+
+
+def _build(config: CifarResNetConfig, se: SEConfig | None, overrides: dict[str, Any]) -> CifarResNet:
+    return CifarResNet(replace_config(config, {"se": se} | overrides, "a CIFAR ResNet"))
+
+
+@register_model
+def resnet20_cifar(**overrides: Any) -> CifarResNet:
+    """ResNet-20 for CIFAR (He et al. 2016a, 0.27M params), the plain twin of se_resnet20_cifar."""
+    return _build(RESNET20, None, overrides)
+
+
+@register_model
+def se_resnet20_cifar(**overrides: Any) -> CifarResNet:
+    """SE-ResNet-20 for CIFAR: SE (r = 16) on every residual branch."""
+    return _build(RESNET20, SEConfig(), overrides)
+
+
+@register_model
+def resnet32_cifar(**overrides: Any) -> CifarResNet:
+    """ResNet-32 for CIFAR (He et al. 2016a, 0.46M params)."""
+    return _build(RESNET32, None, overrides)
+
+
+@register_model
+def se_resnet32_cifar(**overrides: Any) -> CifarResNet:
+    """SE-ResNet-32 for CIFAR: SE (r = 16) on every residual branch."""
+    return _build(RESNET32, SEConfig(), overrides)
+
+
+@register_model
+def resnet56_cifar(**overrides: Any) -> CifarResNet:
+    """ResNet-56 for CIFAR (He et al. 2016a, 0.85M params)."""
+    return _build(RESNET56, None, overrides)
+
+
+@register_model
+def se_resnet56_cifar(**overrides: Any) -> CifarResNet:
+    """SE-ResNet-56 for CIFAR: SE (r = 16) on every residual branch."""
+    return _build(RESNET56, SEConfig(), overrides)
+
+
+@register_model
+def resnet110_cifar(**overrides: Any) -> CifarResNet:
+    """ResNet-110 for CIFAR (He et al. 2016a: 1.7M params; Tables 4-5 baseline)."""
+    return _build(RESNET110, None, overrides)
+
+
+@register_model
+def se_resnet110_cifar(**overrides: Any) -> CifarResNet:
+    """SE-ResNet-110 for CIFAR (Tables 4-5)."""
+    return _build(RESNET110, SEConfig(), overrides)
+
+
+@register_model
+def resnet164_cifar(**overrides: Any) -> CifarResNet:
+    """Pre-activation ResNet-164 for CIFAR ("Identity mappings": 1.7M params)."""
+    return _build(RESNET164, None, overrides)
+
+
+@register_model
+def se_resnet164_cifar(**overrides: Any) -> CifarResNet:
+    """SE-ResNet-164 for CIFAR (Tables 4-5)."""
+    return _build(RESNET164, SEConfig(), overrides)
+
+
+@register_model
+def wrn16_8_cifar(**overrides: Any) -> CifarResNet:
+    """Wide ResNet WRN-16-8 for CIFAR (Zagoruyko & Komodakis: 11.0M params)."""
+    return _build(WRN16_8, None, overrides)
+
+
+@register_model
+def se_wrn16_8_cifar(**overrides: Any) -> CifarResNet:
+    """SE-WRN-16-8 for CIFAR (Tables 4-5)."""
+    return _build(WRN16_8, SEConfig(), overrides)
