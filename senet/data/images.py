@@ -18,10 +18,10 @@ class BadImageError(DataError):
 
     def __init__(self, path: str | Path, reason: str) -> None:
         super().__init__(f"{path}: cannot read image ({reason})")
-        self.path = str(path)
+        self.path, self.reason = str(path), reason
 
-    def __reduce__(self) -> tuple:  # survives the trip from a DataLoader worker
-        return (BadImageError, (self.path, str(self).split("(", 1)[-1].rstrip(")")))
+    def __reduce__(self) -> tuple:
+        return (BadImageError, (self.path, self.reason))
 
 
 def is_image_file(name: str) -> bool:

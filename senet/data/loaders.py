@@ -29,6 +29,7 @@ from senet.data.transforms import EvalTransform, TrainTransform
 log = logging.getLogger("senet.data")
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+Sample = tuple[np.ndarray | None, int, str, str]  # (uint8 pixels or None if unreadable, label, path, reason)
 
 
 class Loader(Protocol):
@@ -117,32 +118,30 @@ class _EpochSampler(Sampler):
 
 
 class ImageFileDataset(Dataset):
-    """Decodes ``images.paths[i]`` with ``transform`` (in a worker); a bad file raises, or yields None if skipped."""
+    """Decodes ``images.paths[i]`` with ``transform`` (in a worker process).
 
-    def __init__(
-        self, images: ImageList, transform: TrainTransform | EvalTransform, *, skip_bad: bool
-    ) -> None:
-        self.images, self.transform, self.skip_bad = images, transform, skip_bad
+    An unreadable file does not raise in the worker: it comes back as ``(None, label, path, reason)`` and the
+    main process decides (stop with :class:`BadImageError`, or skip), so the error keeps its type and file.
+    """
+
+    def __init__(self, images: ImageList, transform: TrainTransform | EvalTransform) -> None:
+        self.images, self.transform = images, transform
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, key: tuple[int, int]) -> tuple[np.ndarray | None, int, str]:
+    def __getitem__(self, key: tuple[int, int]) -> Sample:
         index, seed = key
         path = self.images.paths[index]
         try:
-            return self.transform(path, seed), self.images.labels[index], path
-        except BadImageError:
-            if not self.skip_bad:
-                raise
-            return None, self.images.labels[index], path
+            return self.transform(path, seed), self.images.labels[index], path, ""
+        except BadImageError as err:
+            return None, self.images.labels[index], path, err.reason
 
 
-def _collate(
-    samples: list[tuple[np.ndarray | None, int, str]],
-) -> tuple[torch.Tensor | None, torch.Tensor, list[str]]:
+def _collate(samples: list[Sample]) -> tuple[torch.Tensor | None, torch.Tensor, list[tuple[str, str]]]:
     good = [s for s in samples if s[0] is not None]
-    bad = [s[2] for s in samples if s[0] is None]
+    bad = [(s[2], s[3]) for s in samples if s[0] is None]
     if not good:
         return None, torch.empty(0, dtype=torch.int64), bad
     images = torch.from_numpy(np.stack([s[0] for s in good]))  # (B, C, H, W) or (B, 10, C, H, W) uint8
@@ -163,11 +162,11 @@ class FolderLoader:
     ) -> None:  # fmt: skip
         self.sampler = _EpochSampler(len(images), train=train, seed=seed, rank=rank, world_size=world_size)
         self.loader = DataLoader(
-            ImageFileDataset(images, transform, skip_bad=skip_bad), batch_size=batch_size, sampler=self.sampler,
+            ImageFileDataset(images, transform), batch_size=batch_size, sampler=self.sampler,
             num_workers=workers, collate_fn=_collate, pin_memory=device.type == "cuda",
             persistent_workers=workers > 0, drop_last=False,
         )  # fmt: skip
-        self.batch_size, self.device, self.normalize = batch_size, device, normalize
+        self.batch_size, self.device, self.normalize, self.skip_bad = batch_size, device, normalize, skip_bad
         self.num_samples = len(self.sampler)
         self._bad: dict[str, None] = {}
 
@@ -184,7 +183,11 @@ class FolderLoader:
 
     def __iter__(self) -> Iterator[Batch]:
         for images, labels, bad in self.loader:
-            for path in bad:
+            for path, reason in bad:
+                if not self.skip_bad:
+                    raise BadImageError(
+                        path, reason + "; set DataConfig.skip_bad_images to skip unreadable files"
+                    )
                 if path not in self._bad:
                     self._bad[path] = None
                     log.warning("skipping unreadable image %s (%d skipped so far)", path, len(self._bad))
