@@ -17,6 +17,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from senet.fast.ops import se_residual
 from senet.layers.se import SEConfig, SqueezeExcite
 
 Placement = Literal["standard", "pre", "post", "identity", "3x3"]
@@ -54,8 +55,8 @@ class ResidualBlock(nn.Module):
         se, where = self.se, self.placement
         if se is None or where == "3x3":
             return torch.relu(self.residual(x) + shortcut)
-        if where == "standard":
-            return torch.relu(se(self.residual(x)) + shortcut)
+        if where == "standard":  # relu(se(F(x)) + shortcut), fused: senet.fast.ops
+            return se_residual(se, self.residual(x), shortcut)
         if where == "pre":
             return torch.relu(self.residual(se(x)) + shortcut)
         if where == "identity":

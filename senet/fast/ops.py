@@ -1,0 +1,162 @@
+"""SE operations that cost fewer memory passes than the plain formulation (Sec. 3, Eq. 4).
+
+The SE block itself is cheap in FLOPs; what it costs on a CPU is memory traffic: global pooling
+F_sq, the scale F_scale (x~_c = s_c * u_c) and, in the standard placement, the residual sum and
+ReLU as separate passes over a (N, C, H, W) tensor, each keeping a full-size intermediate for
+backward. The released Caffe models fused the scale with the residual sum ("Axpy") for this
+reason. Here the same fusion is a ``torch.autograd.Function``:
+
+- :class:`ScaleAddReLU`: ``relu(u * s + shortcut)`` in two passes (``addcmul`` then an in-place
+  ``relu``), saving only u, s and the output; the ReLU mask is recomputed from the output.
+- :class:`SEResidual`: the whole standard-placement tail ``relu(u * F_ex(F_sq(u)) + shortcut)``
+  with average squeeze. Forward keeps only u, the pooled z (N, C) and the output; backward
+  recomputes s = sigma(W2 delta(W1 z)) from z (a few hundred numbers per sample) and computes the
+  gradient of u in one ``addcmul`` pass that also carries the pooling gradient.
+
+:func:`se_residual` picks the cheapest correct path for a :class:`SqueezeExcite` module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.autograd.function import FunctionCtx
+
+from senet.layers.se import SqueezeExcite
+
+# The gate sigma as a plain function, for the recomputation in backward (no module hooks).
+_GATE_FUNCTIONS: dict[type[nn.Module], Callable[[torch.Tensor], torch.Tensor]] = {
+    nn.Sigmoid: torch.sigmoid,
+    nn.Tanh: torch.tanh,
+    nn.ReLU: torch.relu,
+}
+
+
+def _relu_grad(grad_out: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """d relu / d input given the relu's output: ``grad_out`` where ``out > 0``, else 0."""
+    return torch.ops.aten.threshold_backward(grad_out, out, 0)
+
+
+def _spatial_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """sum_{h,w} a * b per (sample, channel): (N, C, H, W) x2 -> (N, C, 1, 1)."""
+    return torch.einsum("nchw,nchw->nc", a, b)[:, :, None, None]
+
+
+class ScaleAddReLU(torch.autograd.Function):
+    """``relu(u * s + shortcut)``: F_scale of Eq. 4, the residual sum and the ReLU in one op.
+
+    Shapes: u and shortcut (N, C, H, W); s (N, C, 1, 1) (or (N, C, H, W) without a squeeze).
+    """
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, u: torch.Tensor, s: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
+        out = torch.addcmul(shortcut, u, s).relu_()  # (N, C, H, W)
+        ctx.save_for_backward(u, s, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        u, s, out = ctx.saved_tensors
+        g = _relu_grad(grad_out, out)  # d loss / d (u * s + shortcut)
+        grad_u = g * s if ctx.needs_input_grad[0] else None
+        grad_s = None
+        if ctx.needs_input_grad[1]:
+            grad_s = _spatial_dot(g, u) if s.shape[2:] == (1, 1) else (g * u).sum_to_size(s.shape)
+        return grad_u, grad_s, g if ctx.needs_input_grad[2] else None
+
+
+def scale_add_relu(u: torch.Tensor, s: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
+    """``relu(u * s + shortcut)`` with the fused backward of :class:`ScaleAddReLU` when needed."""
+    if torch.is_grad_enabled() and (u.requires_grad or s.requires_grad or shortcut.requires_grad):
+        return ScaleAddReLU.apply(u, s, shortcut)
+    return torch.addcmul(shortcut, u, s).relu_()
+
+
+def excite(
+    z: torch.Tensor,
+    w1: torch.Tensor,
+    b1: torch.Tensor | None,
+    w2: torch.Tensor,
+    b2: torch.Tensor | None,
+    gate: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """F_ex of Eq. 3 on pooled descriptors: s = sigma(W2 delta(W1 z)), (N, C) -> (N, C).
+
+    ``w1`` (C', C, 1, 1) and ``w2`` (C, C', 1, 1) are the 1x1-convolution weights of
+    :class:`SqueezeExcite`; on a (N, C) vector they are fully-connected layers.
+    """
+    hidden = F.relu(F.linear(z, w1.flatten(1), b1))  # (N, C'), delta
+    return gate(F.linear(hidden, w2.flatten(1), b2))  # (N, C), sigma
+
+
+class SEResidual(torch.autograd.Function):
+    """``relu(u * sigma(W2 delta(W1 mean_hw(u))) + shortcut)``: the standard placement's tail.
+
+    Saves u, the pooled z (N, C) and the output; s is recomputed from z in backward.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: FunctionCtx,
+        u: torch.Tensor,
+        shortcut: torch.Tensor,
+        gate: Callable[[torch.Tensor], torch.Tensor],
+        w1: torch.Tensor,
+        b1: torch.Tensor | None,
+        w2: torch.Tensor,
+        b2: torch.Tensor | None,
+    ) -> torch.Tensor:
+        z = u.mean((2, 3))  # (N, C), F_sq, Eq. 2
+        s = excite(z, w1, b1, w2, b2, gate)  # (N, C), F_ex, Eq. 3
+        out = torch.addcmul(shortcut, u, s[:, :, None, None]).relu_()  # (N, C, H, W)
+        ctx.save_for_backward(u, z, out, w1, b1, w2, b2)
+        ctx.gate = _GATE_FUNCTIONS.get(type(gate), gate)
+        return out
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, grad_out: torch.Tensor) -> tuple[Any, ...]:
+        u, z, out, w1, b1, w2, b2 = ctx.saved_tensors
+        g = _relu_grad(grad_out, out)  # (N, C, H, W)
+        grad_s = _spatial_dot(g, u)[:, :, 0, 0]  # (N, C)
+        params = [t for t in (w1, b1, w2, b2) if t is not None]
+        with torch.enable_grad():  # recompute the tiny excitation MLP on the pooled z
+            z = z.detach().requires_grad_()
+            leaves = [p.detach().requires_grad_() for p in params]
+            it = iter(leaves)
+            w1_, b1_ = next(it), (next(it) if b1 is not None else None)
+            w2_, b2_ = next(it), (next(it) if b2 is not None else None)
+            s = excite(z, w1_, b1_, w2_, b2_, ctx.gate)
+            grads = torch.autograd.grad(s, [z, *leaves], grad_s)
+        grad_z, param_grads = grads[0], iter(grads[1:])
+        pool_grad = (grad_z / (u.shape[2] * u.shape[3]))[:, :, None, None]  # (N, C, 1, 1)
+        grad_u = torch.addcmul(pool_grad, g, s.detach()[:, :, None, None])  # one pass over u
+        gw1, gb1 = next(param_grads), (next(param_grads) if b1 is not None else None)
+        gw2, gb2 = next(param_grads), (next(param_grads) if b2 is not None else None)
+        return grad_u, g, None, gw1, gb1, gw2, gb2
+
+
+def fusable(se: SqueezeExcite) -> bool:
+    """Whether :class:`SEResidual` computes exactly ``se``: average squeeze and a known gate."""
+    return se.squeeze == "avg" and type(se.gate) in _GATE_FUNCTIONS
+
+
+def se_residual(se: SqueezeExcite, u: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
+    """``relu(se(u) + shortcut)`` for the standard placement (Fig. 3), fused where possible.
+
+    Equal to the plain formulation up to float rounding. With autograd and an average squeeze
+    this runs :class:`SEResidual`; the gate module still runs once in forward, so forward hooks
+    on ``se.gate`` see the excitations s (hooks on ``se`` itself, ``fc1`` or ``fc2`` do not run
+    on this path).
+    """
+    if not fusable(se):
+        return scale_add_relu(u, se.excitation(u), shortcut)
+    needs_grad = torch.is_grad_enabled() and (
+        u.requires_grad or shortcut.requires_grad or any(p.requires_grad for p in se.parameters())
+    )
+    if needs_grad:
+        return SEResidual.apply(u, shortcut, se.gate, se.fc1.weight, se.fc1.bias, se.fc2.weight, se.fc2.bias)
+    return torch.addcmul(shortcut, u, se.excitation(u)).relu_()
