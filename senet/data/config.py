@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 #: Dataset kinds understood by :func:`senet.data.build_loaders`.
@@ -84,8 +85,6 @@ class DataConfig:
             raise DataError(
                 f"DataConfig.augment: unknown augmentation {self.augment!r}; choose from {', '.join(AUGMENTS)}"
             )
-        if self.dataset != "digits" and self.root is None:
-            raise DataError(f"DataConfig.root: dataset {self.dataset!r} needs a root folder")
         if self.input_size is not None and self.input_size < 4:
             raise DataError(f"DataConfig.input_size: {self.input_size} is too small (need >= 4)")
         for name in ("cutout", "workers", "limit_train", "limit_val"):
@@ -116,6 +115,14 @@ class DataConfig:
     def is_tensor(self) -> bool:
         """True for datasets kept resident as uint8 tensors on the device."""
         return self.dataset in TENSOR_DATASETS
+
+    def check_root(self) -> Path:
+        """The root folder as a Path; an empty or missing root is an error for every dataset but digits."""
+        if not self.root:
+            if self.dataset == "digits":
+                return Path(".")
+            raise DataError(f"DataConfig.root: dataset {self.dataset!r} needs a root folder (none given)")
+        return Path(self.root)
 
     def resolved_input_size(self) -> int:
         if self.input_size is not None:

@@ -228,12 +228,12 @@ def load_tensor_dataset(config: DataConfig) -> tuple[TensorSplit, TensorSplit]:
     if config.dataset == "digits":
         train, val = digits_split(size=size)
     elif config.dataset in ("mnist", "fashion-mnist"):
-        root = ensure_files(config.dataset, Path(config.root or "."), download=config.download)
+        root = ensure_files(config.dataset, config.check_root(), download=config.download)
         classes = MNIST_CLASSES if config.dataset == "mnist" else FASHION_CLASSES
         train = mnist_split(root, train=True, size=size, classes=classes)
         val = mnist_split(root, train=False, size=size, classes=classes)
     elif config.dataset in ("cifar10", "cifar100"):
-        root = ensure_files(config.dataset, Path(config.root or "."), download=config.download)
+        root = ensure_files(config.dataset, config.check_root(), download=config.download)
         train = cifar_split(root, dataset=config.dataset, train=True, size=size)
         val = cifar_split(root, dataset=config.dataset, train=False, size=size)
     else:

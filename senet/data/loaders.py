@@ -203,7 +203,7 @@ class FolderLoader:
 
 
 def _file_splits(config: DataConfig) -> tuple[ImageList, ImageList]:
-    root = Path(config.root or ".")
+    root = config.check_root()
     if config.dataset == "folder":
         return folder_splits(root, train_split=config.train_split, val_split=config.val_split)
     train_list = Path(config.train_list) if config.train_list else root / f"{config.train_split}.txt"

@@ -78,12 +78,19 @@ def test_cifar_default_recipe_and_cutout_on_digits() -> None:
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     (dict(dataset="digits", augment="imagenet"), "'imagenet' needs folder"), (dict(dataset="folder", root="x", augment="cifar"), "tensor datasets"),
-    (dict(dataset="nope"), "unknown dataset 'nope'"), (dict(dataset="mnist"), "needs a root"), (dict(scale=(0.5, 0.1)), "scale"),
+    (dict(dataset="nope"), "unknown dataset 'nope'"), (dict(scale=(0.5, 0.1)), "scale"),
     (dict(dataset="digits", ten_crop=True), "folder/filelist"), (dict(cutout=-1), "cutout"),
 ])  # fmt: skip
 def test_config_validation(kwargs: dict, message: str) -> None:
     with pytest.raises(DataError, match=message):
         DataConfig(**kwargs)
+
+
+@pytest.mark.parametrize("root", [None, ""])
+def test_missing_root_is_an_error_at_build_time(root: str | None) -> None:
+    config = DataConfig(dataset="mnist", root=root)
+    with pytest.raises(DataError, match="'mnist' needs a root folder"):
+        build_loaders(config, batch_size=2)
 
 
 def test_config_roundtrip_and_eval_sizes() -> None:
