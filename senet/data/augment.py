@@ -23,18 +23,16 @@ def pad_uint8(images: torch.Tensor, pad: int) -> torch.Tensor:
 
 
 def random_crop(padded: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
-    """Crop each image of (B, C, H', W') at its own random offset to (B, C, size, size)."""
+    """Crop each image of (B, C, H', W') at its own random offset to (B, C, size, size) (two gathers)."""
     b, c, h, w = padded.shape
     if h == size and w == size:
         return padded
     dy = torch.randint(0, h - size + 1, (b,), generator=generator).to(padded.device)
     dx = torch.randint(0, w - size + 1, (b,), generator=generator).to(padded.device)
     ar = torch.arange(size, device=padded.device)
-    rows = (dy[:, None] + ar)[:, None, :, None]  # (B, 1, size, 1)
-    cols = (dx[:, None] + ar)[:, None, None, :]  # (B, 1, 1, size)
-    bi = torch.arange(b, device=padded.device)[:, None, None, None]
-    ci = torch.arange(c, device=padded.device)[None, :, None, None]
-    return padded[bi, ci, rows, cols]  # (B, C, size, size)
+    rows = (dy[:, None] + ar).view(b, 1, size, 1).expand(b, c, size, w)
+    cols = (dx[:, None] + ar).view(b, 1, 1, size).expand(b, c, size, size)
+    return padded.gather(2, rows).gather(3, cols)  # (B, C, size, W') -> (B, C, size, size)
 
 
 def random_flip(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -70,10 +68,8 @@ class Normalize:
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         shape = (1, len(self.mean), 1, 1)
         mean = torch.tensor(self.mean, dtype=torch.float32, device=images.device).view(shape)
-        inv = 1.0 / (255.0 * torch.tensor(self.std, dtype=torch.float32, device=images.device)).view(shape)
-        scale = inv
-        shift = -mean * (255.0 * inv)
-        return images.to(torch.float32) * scale + shift
+        scale = 1.0 / (255.0 * torch.tensor(self.std, dtype=torch.float32, device=images.device)).view(shape)
+        return images.to(torch.float32) * scale - mean * (255.0 * scale)  # == (x / 255 - mean) / std
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from senet.data.config import DataConfig, DataError
 from senet.data.download import ensure_files, resolve_cifar_folder
+from senet.data.sampling import subset_indices
 
 #: The fixed split of scikit-learn's digits: per class, a seeded shuffle puts 20% in the test set.
 DIGITS_SEED = 0
@@ -242,9 +243,11 @@ def load_tensor_dataset(config: DataConfig) -> tuple[TensorSplit, TensorSplit]:
 
 
 def _limit(split: TensorSplit, limit: int) -> TensorSplit:
+    """The first ``limit`` samples would skew the classes of sorted data: keep evenly spaced ones instead."""
     if not limit or limit >= len(split):
         return split
-    return TensorSplit(split.images[:limit], split.labels[:limit], split.classes)
+    keep = torch.tensor(subset_indices(len(split), limit))
+    return TensorSplit(split.images[keep], split.labels[keep], split.classes)
 
 
 def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
