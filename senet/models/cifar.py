@@ -16,6 +16,7 @@ the 16-channel stage of the ResNet-20..110 family gets C' = max(1, 16 // 16) = 1
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -112,16 +113,27 @@ class PreActBlock(ResidualBlock):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pre = self.relu(self.bn1(x))  # (N, C_in, H, W)
         shortcut = x if self.downsample is None else self.downsample(pre)
-        se, where = self.se, self.placement
-        if se is None or where == "3x3":
-            return self.residual(pre) + shortcut
-        if where == "standard":
-            return se(self.residual(pre)) + shortcut
-        if where == "pre":
-            return self.residual(se(pre)) + shortcut
-        if where == "identity":
-            return self.residual(pre) + se(shortcut)
-        return se(self.residual(pre) + shortcut)  # post
+        return residual_sum(self.se, self.placement, self.residual, pre, shortcut)
+
+
+def residual_sum(
+    se: nn.Module | None,
+    where: str,
+    branch: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    shortcut: torch.Tensor,
+) -> torch.Tensor:
+    """F(x) + shortcut with the SE block at ``where`` (Fig. 5), no activation after the sum
+    (pre-activation units, Shake-Shake); ``3x3`` is applied inside F by the block itself."""
+    if se is None or where == "3x3":
+        return branch(x) + shortcut
+    if where == "standard":
+        return se(branch(x)) + shortcut  # Fig. 5b
+    if where == "pre":
+        return branch(se(x)) + shortcut  # Fig. 5c
+    if where == "identity":
+        return branch(x) + se(shortcut)  # Fig. 5e
+    return se(branch(x) + shortcut)  # post, Fig. 5d
 
 
 def _shortcut(in_ch: int, out: int, stride: int, kind: Shortcut, bn: bool) -> nn.Module | None:
