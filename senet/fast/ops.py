@@ -115,6 +115,8 @@ class SEResidual(torch.autograd.Function):
         out = torch.addcmul(shortcut, u, s[:, :, None, None]).relu_()  # (N, C, H, W)
         ctx.save_for_backward(u, z, out, w1, b1, w2, b2)
         ctx.gate = _GATE_FUNCTIONS.get(type(gate), gate)
+        device = u.device.type  # the recomputation in backward runs under forward's autocast
+        ctx.autocast = (device, torch.get_autocast_dtype(device), torch.is_autocast_enabled(device))
         return out
 
     @staticmethod
@@ -123,7 +125,8 @@ class SEResidual(torch.autograd.Function):
         g = _relu_grad(grad_out, out)  # (N, C, H, W)
         grad_s = _spatial_dot(g, u)[:, :, 0, 0]  # (N, C)
         params = [t for t in (w1, b1, w2, b2) if t is not None]
-        with torch.enable_grad():  # recompute the tiny excitation MLP on the pooled z
+        device, dtype, enabled = ctx.autocast
+        with torch.enable_grad(), torch.autocast(device, dtype=dtype, enabled=enabled):  # recompute F_ex on z
             z = z.detach().requires_grad_()
             leaves = [p.detach().requires_grad_() for p in params]
             it = iter(leaves)

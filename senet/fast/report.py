@@ -1,0 +1,174 @@
+"""What ``senet bench`` concludes from its timings: SE overheads, speed-ups, and the targets.
+
+The targets are those of issue 7 for this project (medians of interleaved runs): the SE block
+should cost at most 3% (fp32) / 5% (bf16) time over the plain twin once both are optimised,
+the fast path should be at least 1.3x (fp32, batch 1) / 2x (bf16, batch N vs eager fp32)
+faster than eager, and SE-ResNet-20 should train at most 8% slower than ResNet-20. A target
+is evaluated only when the run measured what it needs; a missed one states by how much.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from senet.fast.bench import plain_twin
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target: ``overhead`` (SE vs twin, at most ``limit``) or ``speedup`` (at least ``limit``)."""
+
+    name: str
+    model: str
+    kind: Literal["overhead", "speedup"]
+    mode: str
+    dtype: str
+    limit: float
+    variant: str = "optimized"
+
+
+TARGETS: tuple[Target, ...] = (
+    Target(
+        "SE-ResNet-50 vs ResNet-50, optimized fp32, batch 1",
+        "se_resnet50",
+        "overhead",
+        "latency",
+        "fp32",
+        0.03,
+    ),
+    Target(
+        "SE-ResNet-50 vs ResNet-50, optimized fp32, batch N",
+        "se_resnet50",
+        "overhead",
+        "throughput",
+        "fp32",
+        0.03,
+    ),
+    Target(
+        "SE-ResNet-50 vs ResNet-50, optimized bf16, batch 1",
+        "se_resnet50",
+        "overhead",
+        "latency",
+        "bf16",
+        0.05,
+    ),
+    Target(
+        "SE-ResNet-50 vs ResNet-50, optimized bf16, batch N",
+        "se_resnet50",
+        "overhead",
+        "throughput",
+        "bf16",
+        0.05,
+    ),
+    Target(
+        "SE-ResNet-50 optimized fp32 vs eager fp32, batch 1", "se_resnet50", "speedup", "latency", "fp32", 1.3
+    ),
+    Target(
+        "SE-ResNet-50 optimized bf16 vs eager fp32, batch N",
+        "se_resnet50",
+        "speedup",
+        "throughput",
+        "bf16",
+        2.0,
+    ),
+    Target(
+        "SE-ResNet-20 vs ResNet-20 training step",
+        "se_resnet20_cifar",
+        "overhead",
+        "train",
+        "fp32",
+        0.08,
+        "eager",
+    ),
+)
+
+
+def _index(results: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], dict[str, Any]]:
+    return {(r["model"], r["mode"], r["variant"], r["dtype"]): r for r in results}
+
+
+def overheads(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For every SE model timed with its twin: SE time / plain time - 1 per setting."""
+    index, rows = _index(results), []
+    for (model, mode, variant, dtype), r in index.items():
+        twin = plain_twin(model)
+        t = index.get((twin or "", mode, variant, dtype))
+        if t is not None:
+            ratio = r["median_ms"] / t["median_ms"] - 1.0
+            rows.append({"model": model, "twin": twin, "mode": mode, "variant": variant, "dtype": dtype,
+                         "batch": r["batch"], "model_ms": r["median_ms"], "twin_ms": t["median_ms"],
+                         "overhead": round(ratio, 4)})  # fmt: skip
+    return rows
+
+
+def speedups(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For every model and optimised setting: eager fp32 time / optimised time, same mode."""
+    index, rows = _index(results), []
+    for (model, mode, variant, dtype), r in index.items():
+        base = index.get((model, mode, "eager", "fp32"))
+        if variant == "optimized" and base is not None:
+            rows.append({"model": model, "mode": mode, "dtype": dtype, "batch": r["batch"],
+                         "speedup": round(base["median_ms"] / r["median_ms"], 3)})  # fmt: skip
+    return rows
+
+
+def evaluate(results: list[dict[str, Any]], targets: tuple[Target, ...] = TARGETS) -> list[dict[str, Any]]:
+    """Each target whose figures were measured, with its value, whether it is met and the miss."""
+    over = {(o["model"], o["mode"], o["variant"], o["dtype"]): o for o in overheads(results)}
+    speed = {(s["model"], s["mode"], s["dtype"]): s for s in speedups(results)}
+    rows = []
+    for t in targets:
+        if t.kind == "overhead":
+            found = over.get((t.model, t.mode, t.variant, t.dtype))
+            if found is None:
+                continue
+            value = found["overhead"]
+            met = value <= t.limit
+            miss = "" if met else f"over by {100 * (value - t.limit):.1f} percentage points"
+            shown = f"+{100 * value:.1f}% (limit +{100 * t.limit:.0f}%)"
+        else:
+            found = speed.get((t.model, t.mode, t.dtype))
+            if found is None:
+                continue
+            value = found["speedup"]
+            met = value >= t.limit
+            miss = (
+                "" if met else f"short by {100 * (1 - value / t.limit):.0f}% ({value:.2f}x of {t.limit:.1f}x)"
+            )
+            shown = f"{value:.2f}x (needs {t.limit:.1f}x)"
+        rows.append(
+            {**asdict(t), "batch": found["batch"], "value": value, "shown": shown, "met": met, "miss": miss}
+        )
+    return rows
+
+
+def summarize(report: dict[str, Any]) -> dict[str, Any]:
+    """``report`` with its overheads, speed-ups and target evaluations added."""
+    results = report["results"]
+    return {
+        **report,
+        "overheads": overheads(results),
+        "speedups": speedups(results),
+        "targets": evaluate(results),
+    }
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """A fixed-width table of medians, SE overheads and targets."""
+    lines = [f"{'model':<22} {'setting':<30} {'median ms':>10} {'img/s':>9} {'vs twin':>8} {'vs eager':>8}"]
+    over = {(o["model"], o["mode"], o["variant"], o["dtype"]): o["overhead"] for o in report["overheads"]}
+    speed = {(s["model"], s["mode"], s["dtype"]): s["speedup"] for s in report["speedups"]}
+    for r in report["results"]:
+        key = (r["model"], r["mode"], r["variant"], r["dtype"])
+        o = over.get(key)
+        s = speed.get((r["model"], r["mode"], r["dtype"])) if r["variant"] == "optimized" else None
+        setting = f"{r['mode']} {r['variant']} {r['dtype']} b{r['batch']} {r['image_size']}px"
+        lines.append(
+            f"{r['model']:<22} {setting:<30} {r['median_ms']:>10.2f} {r['images_per_s']:>9.1f} "
+            f"{'' if o is None else f'{100 * o:+.1f}%':>8} {'' if s is None else f'{s:.2f}x':>8}"
+        )
+    for t in report["targets"]:
+        verdict = "MET" if t["met"] else f"MISSED ({t['miss']})"
+        lines.append(f"target: {t['name']} (b{t['batch']}): {t['shown']}: {verdict}")
+    return "\n".join(lines)
