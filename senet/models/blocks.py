@@ -17,7 +17,6 @@ from typing import Literal
 import torch
 from torch import nn
 
-from senet.fast.ops import se_residual
 from senet.layers.se import SEConfig, SqueezeExcite
 
 Placement = Literal["standard", "pre", "post", "identity", "3x3"]
@@ -55,12 +54,12 @@ class ResidualBlock(nn.Module):
         se, where = self.se, self.placement
         if se is None or where == "3x3":
             return torch.relu(self.residual(x) + shortcut)
-        if where == "standard":  # relu(se(F(x)) + shortcut), fused: senet.fast.ops
-            return se_residual(se, self.residual(x), shortcut)
+        if where == "standard":  # relu(SE(F(x)) + shortcut) as one fused scale-add-ReLU
+            return se(self.residual(x), shortcut)
         if where == "pre":
             return torch.relu(self.residual(se(x)) + shortcut)
-        if where == "identity":
-            return torch.relu(self.residual(x) + se(shortcut))
+        if where == "identity":  # relu(SE(shortcut) + F(x)), fused the same way
+            return se(shortcut, self.residual(x))
         return se(torch.relu(self.residual(x) + shortcut))  # post
 
 

@@ -1,0 +1,48 @@
+"""Every registered model builds, runs forward and backward, and takes the common options."""
+
+import pytest
+import torch
+
+import senet
+
+
+def _input_size(model: torch.nn.Module) -> int:
+    return getattr(model, "min_input_size", 32)
+
+
+@pytest.mark.parametrize("name", senet.list_models())
+def test_forward_backward_every_parameter_gets_a_gradient(name: str) -> None:
+    torch.manual_seed(0)
+    model = senet.create_model(name, num_classes=5).train()
+    size = _input_size(model)
+    logits = model(torch.randn(2, 3, size, size))
+    assert logits.shape == (2, 5)
+    assert torch.isfinite(logits).all()
+    logits.square().mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None]
+    assert not missing, f"{name}: no gradient for {missing[:5]}"
+
+
+@pytest.mark.parametrize("name", senet.list_models())
+def test_in_chans_and_num_classes(name: str) -> None:
+    with torch.device("meta"):  # shapes only: no memory, no compute
+        model = senet.create_model(name, num_classes=3, in_chans=1).eval()
+        size = _input_size(model)
+        out = model(torch.empty(1, 1, size, size + 16))
+    assert out.shape == (1, 3)
+
+
+def test_se_twins_are_listed() -> None:
+    expected = {
+        "se_resnet18",
+        "se_resnet34",
+        "se_resnet50",
+        "se_resnet101",
+        "se_resnet152",
+        "se_resnext50_32x4d",
+        "se_resnext101_32x4d",
+    }
+    assert expected <= set(senet.list_models("se_*"))
+    for name in expected:
+        assert name.removeprefix("se_") in senet.list_models()
+    assert {"senet154", "senet154_plain"} <= set(senet.list_models("senet*"))
