@@ -133,12 +133,12 @@ def match_model_name(config: ResNetConfig) -> str | None:
     """The registered model with ``config``'s architecture (e.g. ``"se_resnet50"``), else None.
 
     Only names that carry the network's depth (3 layers per bottleneck, 2 per basic block, plus
-    stem and classifier: 50, 101, 152, ...) or start with ``senet`` are built (on the meta
+    stem and classifier: 50, 101, 152, ...) or, for the deep stem, start with ``senet`` are built (on the meta
     device) and compared, which keeps the look-up to a few small builds.
     """
     depth = sum(s.blocks for s in config.stages) * (3 if config.block == "bottleneck" else 2) + 2
     for name in MODELS.names():
-        if re.search(rf"(?<!\d){depth}(?!\d)", name) or name.startswith("senet"):
+        if re.search(rf"(?<!\d){depth}(?!\d)", name) or (config.stem == "deep" and name.startswith("senet")):
             if _registered_architecture(name) == _architecture(config):
                 return name
     return None

@@ -9,6 +9,7 @@ before anything in it runs, and we re-raise that refusal as :class:`UnsafeCheckp
 from __future__ import annotations
 
 import pickle
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -64,11 +65,11 @@ def load_state_dict_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dic
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        reason = str(err).strip().splitlines()
-        detail = next((line for line in reason if "GLOBAL" in line or "Unsupported" in line), reason[0])
+        found = re.search(r"GLOBAL (\S+)", str(err))
+        what = f"it names {found.group(1)}" if found else str(err).strip().splitlines()[0][:200]
         raise UnsafeCheckpointError(
-            f"{path}: refused to load: the pickle refers to code that torch.load(weights_only=True) "
-            f"does not allow ({detail.strip()}). Nothing from it was run. Convert trusted files to "
-            f"safetensors on a machine where you trust them."
+            f"{path}: refused to load: the pickle refers to code, which torch.load(weights_only=True) "
+            f"does not allow ({what}). Nothing from it was run. Only tensors and plain containers "
+            f"are accepted; convert files you trust to safetensors."
         ) from None
     return _unwrap(obj, path), {}
