@@ -23,7 +23,7 @@ from senet.data.config import IMAGENET_MEAN, IMAGENET_STD, DataConfig, DataError
 from senet.data.datasets import TensorSplit, channel_stats, load_tensor_dataset
 from senet.data.folder import ImageList, file_list_splits, folder_splits
 from senet.data.images import BadImageError
-from senet.data.sampling import epoch_indices, mix_seed, shard_size, subset_indices
+from senet.data.sampling import Shard, mix_seed, subset_indices
 from senet.data.transforms import EvalTransform, TrainTransform
 
 log = logging.getLogger("senet.data")
@@ -55,9 +55,9 @@ class TensorLoader:
         pad = augment.pad if train and augment.mode in ("crop", "cifar") else 0
         self.images = pad_uint8(split.images, pad).to(device)  # (N, C, H + 2 pad, W + 2 pad) uint8
         self.labels = split.labels.to(device)  # (N,) int64
-        self.batch_size, self.train, self.augment = batch_size, train, augment
-        self.seed, self.rank, self.world_size, self.epoch = seed, rank, world_size, 0
-        self.num_samples = shard_size(len(split), rank=rank, world_size=world_size, pad=train)
+        self.batch_size, self.train, self.augment, self.epoch = batch_size, train, augment, 0
+        self.shard = Shard(len(split), train, seed, rank, world_size)
+        self.num_samples = self.shard.size
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -70,17 +70,10 @@ class TensorLoader:
         return []
 
     def __iter__(self) -> Iterator[Batch]:
-        n = self.labels.shape[0]
-        index = epoch_indices(
-            n,
-            shuffle=self.train,
-            pad=self.train,
-            seed=self.seed,
-            epoch=self.epoch,
-            rank=self.rank,
-            world_size=self.world_size,
-        ).to(self.images.device)
-        generator = torch.Generator().manual_seed(mix_seed(self.seed, self.epoch, self.rank, 0xA06))
+        index = self.shard.indices(self.epoch).to(self.images.device)
+        generator = torch.Generator().manual_seed(
+            mix_seed(self.shard.seed, self.epoch, self.shard.rank, 0xA06)
+        )
         for chunk in index.split(self.batch_size):
             batch = self.images[chunk]
             images = self.augment(batch, generator) if self.train else self.augment.normalize(batch)
@@ -90,31 +83,15 @@ class TensorLoader:
 class _EpochSampler(Sampler):
     """Yields (index, per-sample seed) keys of this rank's shard for the current epoch."""
 
-    def __init__(self, n: int, *, train: bool, seed: int, rank: int, world_size: int) -> None:
-        self.n, self.train, self.seed, self.rank, self.world_size, self.epoch = (
-            n,
-            train,
-            seed,
-            rank,
-            world_size,
-            0,
-        )
+    def __init__(self, shard: Shard) -> None:
+        self.shard, self.epoch = shard, 0
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
-        index = epoch_indices(
-            self.n,
-            shuffle=self.train,
-            pad=self.train,
-            seed=self.seed,
-            epoch=self.epoch,
-            rank=self.rank,
-            world_size=self.world_size,
-        )
-        for i in index.tolist():
-            yield i, mix_seed(self.seed, self.epoch, i)
+        for i in self.shard.indices(self.epoch).tolist():
+            yield i, mix_seed(self.shard.seed, self.epoch, i)
 
     def __len__(self) -> int:
-        return shard_size(self.n, rank=self.rank, world_size=self.world_size, pad=self.train)
+        return self.shard.size
 
 
 class ImageFileDataset(Dataset):
@@ -160,7 +137,7 @@ class FolderLoader:
         self, images: ImageList, transform: TrainTransform | EvalTransform, *, batch_size: int, device: torch.device,
         train: bool, normalize: Normalize, workers: int, skip_bad: bool, seed: int, rank: int, world_size: int,
     ) -> None:  # fmt: skip
-        self.sampler = _EpochSampler(len(images), train=train, seed=seed, rank=rank, world_size=world_size)
+        self.sampler = _EpochSampler(Shard(len(images), train, seed, rank, world_size))
         self.loader = DataLoader(
             ImageFileDataset(images, transform), batch_size=batch_size, sampler=self.sampler,
             num_workers=workers, collate_fn=_collate, pin_memory=device.type == "cuda",

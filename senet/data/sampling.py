@@ -9,6 +9,8 @@ at most one sample, and the union is the whole split exactly once).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -49,3 +51,31 @@ def subset_indices(n: int, limit: int) -> list[int]:
     if not limit or limit >= n:
         return list(range(n))
     return [int(i) for i in np.linspace(0, n - 1, limit).round()]
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Rank ``rank``'s share of ``n`` samples: shuffled and padded when ``train``, in order otherwise."""
+
+    n: int
+    train: bool
+    seed: int
+    rank: int
+    world_size: int
+
+    @property
+    def size(self) -> int:
+        """Samples per epoch on this rank."""
+        return shard_size(self.n, rank=self.rank, world_size=self.world_size, pad=self.train)
+
+    def indices(self, epoch: int) -> torch.Tensor:
+        """This rank's sample indices (int64) for ``epoch``."""
+        return epoch_indices(
+            self.n,
+            shuffle=self.train,
+            pad=self.train,
+            seed=self.seed,
+            epoch=epoch,
+            rank=self.rank,
+            world_size=self.world_size,
+        )
