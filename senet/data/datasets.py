@@ -167,6 +167,7 @@ class _SafeUnpickler(pickle.Unpickler):
     """CIFAR batches are pickles: allow only the numpy array types they contain, nothing executable."""
 
     ALLOWED = {
+        ("_codecs", "encode"),  # bytes pickled by Python 3 with protocol 2
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),
@@ -175,6 +176,8 @@ class _SafeUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> object:
         if (module, name) in self.ALLOWED:
+            if module == "numpy.core.multiarray":  # Python 2 / numpy 1 pickles; numpy 2 moved it
+                module = "numpy._core.multiarray" if hasattr(np, "_core") else module
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
 

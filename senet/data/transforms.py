@@ -20,8 +20,8 @@ from senet.data.images import open_image
 
 def to_chw(image: Image.Image) -> np.ndarray:
     """PIL image -> uint8 (C, H, W)."""
-    arr = np.asarray(image, dtype=np.uint8)
-    return arr[None] if arr.ndim == 2 else np.ascontiguousarray(arr.transpose(2, 0, 1))
+    arr = np.asarray(image, dtype=np.uint8)  # read-only view of the PIL buffer
+    return arr[None].copy() if arr.ndim == 2 else np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
 def random_resized_box(

@@ -148,3 +148,14 @@ def test_real_mnist_subset() -> None:
     assert 0.12 < info.mean[0] < 0.15 and len(train) == 2
     images, labels = next(iter(val))
     assert images.shape == (128, 1, 28, 28) and set(labels.tolist()) == set(range(10))
+
+
+def test_cifar_pickle_in_python2_layout_loads(tmp_path: Path) -> None:
+    folder = tmp_path / "cifar-10-batches-py"
+    write_cifar(folder)
+    batch = pickle.loads((folder / "test_batch").read_bytes())
+    legacy = pickle.dumps(batch, protocol=2).replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+    assert b"numpy.core.multiarray" in legacy  # the module name of the official (Python 2) files
+    (folder / "test_batch").write_bytes(legacy)
+    _, _, info = build_loaders(DataConfig(dataset="cifar10", root=str(tmp_path)), batch_size=4)
+    assert info.num_val == 4
