@@ -6,11 +6,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from senet.commands import bench as bench_cmd
 from senet.commands import complexity as complexity_cmd
 from senet.commands import convert as convert_cmd
+from senet.commands import eval as eval_cmd
 from senet.commands import export as export_cmd
+from senet.commands import predict as predict_cmd
+from senet.commands import train as train_cmd
 
-COMMANDS = [complexity_cmd, convert_cmd, export_cmd]
+COMMANDS = [complexity_cmd, convert_cmd, export_cmd, train_cmd, eval_cmd, predict_cmd, bench_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,6 +39,7 @@ class TrainConfig:
         ``milestones``, given as fractions of ``epochs``), ``cosine`` or ``constant``; the rate is
         set every iteration, after ``warmup_epochs`` of linear warm-up.
     amp: autocast dtype: ``bf16`` (CPU and GPU) or ``fp16`` (GPU, with a gradient scaler).
+    threads: torch intra-op CPU threads (0 = torch's default, one per core).
     deterministic: deterministic algorithms and per-epoch seeding, so a resumed run reproduces
         an uninterrupted one exactly.
     out_dir: the run folder ('' = ``runs/<model>-<dataset>-<time>``).
@@ -70,6 +71,7 @@ class TrainConfig:
     channels_last: bool = False
     compile: bool = False
     device: str = "auto"
+    threads: int = 0
     seed: int = 0
     deterministic: bool = False
     out_dir: str = ""
@@ -86,7 +88,7 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be >= 1")
-        for name in ("freeze_bn_last_epochs", "limit_train_batches", "limit_val_batches"):
+        for name in ("freeze_bn_last_epochs", "limit_train_batches", "limit_val_batches", "threads"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be >= 0")
         if self.eval_batch_size is not None and self.eval_batch_size < 1:
@@ -146,7 +148,7 @@ def imagenet() -> TrainConfig:
     Weight decay is not stated in the paper: 1e-4 as in He et al. 2016 (ResNet)."""
     return TrainConfig(
         model="se_resnet50",
-        data=DataConfig(dataset="folder", root=".", input_size=224, augment="imagenet", workers=8),
+        data=DataConfig(dataset="folder", root="", input_size=224, augment="imagenet", workers=8),
         recipe="imagenet",
         epochs=100,
         batch_size=1024,
@@ -220,7 +222,7 @@ def cifar() -> TrainConfig:
     zero padding, random 32x32 crop and flip."""
     return TrainConfig(
         model="se_resnet110_cifar",
-        data=DataConfig(dataset="cifar10", root=".", input_size=32, augment="cifar"),
+        data=DataConfig(dataset="cifar10", root="", input_size=32, augment="cifar"),
         recipe="cifar",
         epochs=164,
         batch_size=128,

@@ -130,7 +130,7 @@ def _unknown(cls: type, name: str, prefix: str) -> ConfigError:
     close = difflib.get_close_matches(name, valid, n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(prefix + c for c in close)}?" if close else ""
     return ConfigError(
-        f"unknown option {prefix}{name!r}{hint} (valid: {', '.join(prefix + v for v in valid)})"
+        f"unknown option {prefix + name!r}{hint} (valid: {', '.join(prefix + v for v in valid)})"
     )
 
 

@@ -1,0 +1,27 @@
+"""Training: typed recipes (:mod:`.config`), the engine (:func:`fit`), checkpoints and DDP.
+
+>>> from senet.train import fit, recipe
+>>> result = fit(recipe("fast").with_overrides(["epochs=2", "out_dir=runs/demo"]))  # doctest: +SKIP
+>>> result.top1_error, result.params, result.macs, result.checkpoint  # doctest: +SKIP
+"""
+
+from senet.train.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from senet.train.config import RECIPES, TrainConfig, recipe
+from senet.train.engine import FitResult, NonFiniteLossError, evaluate, fit, load_result, train_one_epoch
+from senet.train.overrides import ConfigError
+
+__all__ = [
+    "RECIPES",
+    "Checkpoint",
+    "CheckpointError",
+    "ConfigError",
+    "FitResult",
+    "NonFiniteLossError",
+    "TrainConfig",
+    "evaluate",
+    "fit",
+    "load_checkpoint",
+    "load_result",
+    "recipe",
+    "train_one_epoch",
+]

@@ -1,0 +1,84 @@
+"""Optimizer and learning-rate schedule of a :class:`~senet.train.config.TrainConfig`.
+
+The rate is set every iteration by a ``LambdaLR`` whose factor is a pure function of the
+iteration count, so the scheduler's state is just that count. BatchNorm parameters get their own
+parameter group: freezing BN for the last epochs (SENet-154, Appendix) sets that group's rate to 0,
+which keeps DistributedDataParallel's set of parameters unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from senet.train.config import TrainConfig
+
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, nn.GroupNorm, nn.LayerNorm)
+
+
+def split_params(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+    """(other parameters, normalisation-layer parameters)."""
+    norm_ids = {id(p) for m in model.modules() if isinstance(m, _NORMS) for p in m.parameters(recurse=False)}
+    params = [p for p in model.parameters() if p.requires_grad]
+    return [p for p in params if id(p) not in norm_ids], [p for p in params if id(p) in norm_ids]
+
+
+def build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """SGD (momentum, optional Nesterov) or AdamW over two groups: weights, then BN parameters.
+
+    Weight decay applies to every parameter, as in the Caffe solvers of the released models.
+    """
+    other, norm = split_params(model)
+    groups = [{"params": other, "name": "weights"}, {"params": norm, "name": "norm"}]
+    lr, wd = config.scaled_lr, config.weight_decay
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            groups, lr=lr, momentum=config.momentum, nesterov=config.nesterov, weight_decay=wd
+        )
+    return torch.optim.AdamW(groups, lr=lr, weight_decay=wd)
+
+
+def lr_factor(config: TrainConfig, iters_per_epoch: int) -> Callable[[int], float]:
+    """The multiplier of the base rate at iteration ``it`` (0-based) for the config's schedule."""
+    epochs, warmup = config.epochs, config.warmup_epochs
+
+    def factor(it: int) -> float:
+        t = it / iters_per_epoch  # epochs done, fractional
+        if warmup > 0 and t < warmup:
+            return (it + 1) / (warmup * iters_per_epoch)
+        if config.schedule == "step":
+            return config.gamma ** math.floor(t / config.step_size)
+        if config.schedule == "multistep":
+            return config.gamma ** sum(t >= m * epochs for m in config.milestones)
+        if config.schedule == "cosine":
+            span = max(epochs - warmup, 1e-8)
+            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (t - warmup) / span)))
+        return 1.0
+
+    return factor
+
+
+def build_scheduler(
+    config: TrainConfig, optimizer: torch.optim.Optimizer, iters_per_epoch: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """A per-iteration schedule; the BN group's rate is 0 during the last ``freeze_bn_last_epochs``."""
+    base = lr_factor(config, iters_per_epoch)
+    frozen_from = (config.epochs - config.freeze_bn_last_epochs) * iters_per_epoch
+
+    def norm_factor(it: int) -> float:
+        return 0.0 if config.freeze_bn_last_epochs and it >= frozen_from else base(it)
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, [base, norm_factor])
+
+
+def freeze_bn(model: nn.Module) -> int:
+    """Put every BatchNorm layer in eval mode (running statistics frozen); returns how many."""
+    count = 0
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eval()
+            count += 1
+    return count

@@ -1,0 +1,95 @@
+"""fit(): run-folder artefacts, NaN stop keeping the last good checkpoint, in-process resume."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from train_fixtures import tiny_config
+
+from senet.train import NonFiniteLossError, fit, load_checkpoint, load_result
+from senet.train.optim import lr_factor
+
+
+def test_fit_writes_the_run_folder(tmp_path) -> None:
+    result = fit(tiny_config(tmp_path / "run", epochs=2), quiet=True)
+    run = tmp_path / "run"
+    assert load_result(run) == result
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"] == "se_resnet20_cifar" and config["data"]["input_size"] == 8
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert rows[-1]["top1"] == pytest.approx(result.top1) and result.top1_error == pytest.approx(
+        100 - result.top1
+    )
+    assert 0 <= result.top1 <= result.top5 <= 100 and rows[-1]["val_images"] == 64
+    assert result.params > 0 and result.macs > 0 and result.input_size == 8
+    found = load_checkpoint(result.checkpoint, with_state=True)
+    assert found.epoch == 2 and found.data_info["num_classes"] == 10
+    assert set(found.state) >= {"optimizer", "scheduler", "rng", "epoch", "config"}
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch) -> None:
+    config = tiny_config(tmp_path / "run", epochs=3)
+    real = F.cross_entropy
+    calls = {"n": 0}
+
+    def poisoned(*args, **kwargs):  # NaN from the 2nd epoch's first training step on
+        out = real(*args, **kwargs)
+        calls["n"] += 1
+        return out * float("nan") if calls["n"] > 4 + 2 else out  # 4 train steps + 2 eval batches
+
+    monkeypatch.setattr(F, "cross_entropy", poisoned)
+    with pytest.raises(NonFiniteLossError, match=r"loss became nan at epoch 2, step 1.*epoch-0001"):
+        fit(config, quiet=True)
+    assert load_checkpoint(tmp_path / "run").epoch == 1  # the good one stays, loadable
+    assert not (tmp_path / "run" / "result.json").exists()
+
+
+def test_huge_learning_rate_stops_with_a_clear_message(tmp_path) -> None:
+    with pytest.raises(NonFiniteLossError, match="lower the learning rate|Lower the learning rate"):
+        fit(tiny_config(tmp_path / "run", lr=1e38, epochs=1, momentum=0.0, schedule="constant"), quiet=True)
+
+
+def test_resume_in_process_matches_an_uninterrupted_run(tmp_path) -> None:
+    full = fit(tiny_config(tmp_path / "full", epochs=2), quiet=True)
+    fit(tiny_config(tmp_path / "part", epochs=2), quiet=True)
+    # stop the second run after epoch 1 by deleting its epoch-2 checkpoint and metrics, then resume
+    part = tmp_path / "part"
+    import shutil
+
+    shutil.rmtree(part / "checkpoints" / "epoch-0002")
+    (part / "result.json").unlink()
+    resumed = fit(tiny_config(part, epochs=2), resume=True, quiet=True)
+    assert resumed.top1 == full.top1 and resumed.val_loss == full.val_loss
+    rows = [json.loads(line) for line in (part / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+
+
+def test_lr_schedules() -> None:
+    base = tiny_config("unused", epochs=10)
+    step = lr_factor(base.replace(schedule="step", step_size=3), iters_per_epoch=2)
+    assert [step(i) for i in (0, 5, 6, 12)] == [1.0, 1.0, pytest.approx(0.1), pytest.approx(0.01)]
+    multi = lr_factor(base.replace(schedule="multistep", milestones=(0.5, 0.75)), iters_per_epoch=1)
+    assert [multi(i) for i in (4, 5, 7, 8)] == [
+        1.0,
+        pytest.approx(0.1),
+        pytest.approx(0.1),
+        pytest.approx(0.01),
+    ]
+    cos = lr_factor(base.replace(schedule="cosine", warmup_epochs=2), iters_per_epoch=1)
+    assert cos(0) == pytest.approx(0.5) and cos(2) == pytest.approx(1.0) and cos(6) == pytest.approx(0.5)
+    assert math.isclose(cos(10), 0.0, abs_tol=1e-12)
+
+
+def test_frozen_bn_in_the_last_epochs(tmp_path) -> None:
+    result = fit(
+        tiny_config(tmp_path / "run", epochs=2, freeze_bn_last_epochs=1, schedule="constant"), quiet=True
+    )
+    found = load_checkpoint(result.checkpoint, with_state=True)
+    groups = found.state["optimizer"]["param_groups"]
+    assert [g["name"] for g in groups] == ["weights", "norm"] and groups[1]["lr"] == 0.0 < groups[0]["lr"]
+    assert torch.is_tensor(found.weights["bn1.running_mean"])

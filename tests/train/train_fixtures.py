@@ -1,0 +1,42 @@
+"""Tiny training configurations shared by the training tests (8x8 digits, a few batches)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from senet.data import DataConfig
+from senet.train import TrainConfig
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def tiny_config(out_dir: Path | str, **changes: Any) -> TrainConfig:
+    """se_resnet20_cifar on 128 digits at 8x8 (64 for validation), batch 32, deterministic, 1 thread."""
+    data = DataConfig(dataset="digits", input_size=8, limit_train=128, limit_val=64, workers=0)
+    base = TrainConfig(
+        model="se_resnet20_cifar",
+        data=data,
+        recipe="test",
+        epochs=2,
+        batch_size=32,
+        lr=0.05,
+        schedule="cosine",
+        weight_decay=5e-4,
+        deterministic=True,
+        threads=1,
+        out_dir=str(out_dir),
+    )
+    return base.replace(**changes)
+
+
+def subprocess_env() -> dict[str, str]:
+    """Environment for child Python processes: one thread each (the CI machine has 2 cores)."""
+    env = dict(os.environ)
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    return env
+
+
+PYTHON = sys.executable
