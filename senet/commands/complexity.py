@@ -34,15 +34,20 @@ def _expand(patterns: list[str]) -> list[str]:
 
 
 def format_table(rows: list[Complexity], stages: bool = False) -> str:
-    """A fixed-width table: model, input size, params (M), GMACs (the paper's GFLOPs)."""
+    """A fixed-width table: model, input size, exact params, params (M), GFLOPs (multiply-adds).
+
+    Params (M) are rounded to 0.1M and GFLOPs to 0.01, the precision the paper prints.
+    """
     width = max([len(r.model) for r in rows] + [5])
-    lines = [f"{'model':<{width}}  {'input':>5}  {'params (M)':>10}  {'GFLOPs (MACs)':>13}"]
+    lines = [f"{'model':<{width}}  {'input':>5}  {'params':>12}  {'params (M)':>10}  {'GFLOPs':>7}"]
     for r in rows:
-        lines.append(f"{r.model:<{width}}  {r.input_size:>5}  {r.params / 1e6:>10.2f}  {r.macs / 1e9:>13.3f}")
+        lines.append(
+            f"{r.model:<{width}}  {r.input_size:>5}  {r.params:>12,}  {r.params / 1e6:>10.1f}  {r.macs / 1e9:>7.2f}"
+        )
         if stages:
-            lines.extend(
-                f"{'  ' + k:<{width}}  {'':>5}  {'':>10}  {v / 1e9:>13.4f}" for k, v in r.stage_macs.items()
-            )
+            for group in dict.fromkeys([*r.stage_params, *r.stage_macs]):
+                params, macs = r.stage_params.get(group, 0), r.stage_macs.get(group, 0)
+                lines.append(f"{'  ' + group:<{width}}  {'':>5}  {params:>12,}  {'':>10}  {macs / 1e9:>7.3f}")
     return "\n".join(lines)
 
 
