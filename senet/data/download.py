@@ -153,7 +153,7 @@ def resolve_cifar_folder(root: Path, dataset: str) -> Path:
 
 def _missing_message(dataset: str, root: Path, missing: list[Resource]) -> str:
     lines = [
-        f"{dataset}: files missing in {root}. Put them there, or pass download=True (--download) to fetch them:"
+        f"{dataset}: files missing in {root}. Put them there, or pass download=True (senet train: --set data.download=true) to fetch them:"
     ]
     lines += [f"  {r.filename}  md5 {r.md5}  from {r.url}" for r in missing]
     if dataset in CIFAR_FOLDERS:

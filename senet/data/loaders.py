@@ -163,7 +163,9 @@ class FolderLoader:
             for path, reason in bad:
                 if not self.skip_bad:
                     raise BadImageError(
-                        path, reason + "; set DataConfig.skip_bad_images to skip unreadable files"
+                        path,
+                        reason
+                        + "; set DataConfig.skip_bad_images (senet train: --set data.skip_bad_images=true) to skip unreadable files",
                     )
                 if path not in self._bad:
                     self._bad[path] = None
