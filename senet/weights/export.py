@@ -44,9 +44,7 @@ def export_onnx(
 
 def export_torchscript(model: nn.Module, out: Path, x: torch.Tensor) -> None:
     """A traced TorchScript module (the ResNet's control flow is static, so tracing is exact)."""
-    with torch.no_grad():
-        traced = torch.jit.trace(model, (x,), check_trace=False)
-    traced.save(str(out))
+    torch.jit.trace(model, (x,), check_trace=False).save(str(out))
 
 
 def export_program(model: nn.Module, out: Path, x: torch.Tensor) -> None:
@@ -64,7 +62,11 @@ def export_model(model: nn.Module, fmt: Format, out: str | Path, *, input_size: 
     out.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
     x = example_input(model, input_size)
-    {"onnx": export_onnx, "torchscript": export_torchscript, "exported-program": export_program}[fmt](
-        model, out, x
-    )
+    exporter = {"onnx": export_onnx, "torchscript": export_torchscript, "exported-program": export_program}[
+        fmt
+    ]
+    # An inference graph: without autograd the SE block's fused tail runs as plain tensor ops
+    # rather than a custom autograd.Function, which the tracing exporters cannot record.
+    with torch.no_grad():
+        exporter(model, out, x)
     return out
