@@ -49,36 +49,8 @@ def test_torchscript_and_exported_program_match_eager(
 
 def test_export_command(tmp_path: Path) -> None:
     out = tmp_path / "r.pt"
-    assert (
-        main(
-            [
-                "export",
-                "resnet18",
-                "--format",
-                "torchscript",
-                "--out",
-                str(out),
-                "--input-size",
-                "32",
-                "--num-classes",
-                "3",
-            ]
-        )
-        == 0
-    )
+    argv = f"export resnet18 --format torchscript --out {out} --input-size 32 --num-classes 3".split()
+    assert main(argv) == 0
     assert torch.jit.load(str(out))(torch.randn(2, 3, 48, 40)).shape == (2, 3)
-    assert (
-        main(
-            [
-                "export",
-                "resnet18",
-                "--format",
-                "torchscript",
-                "--out",
-                str(out),
-                "--weights",
-                str(tmp_path / "no.pth"),
-            ]
-        )
-        == 2
-    )
+    missing = tmp_path / "no.pth"
+    assert main(f"export resnet18 --format torchscript --out {out} --weights {missing}".split()) == 2
