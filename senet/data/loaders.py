@@ -141,7 +141,7 @@ class FolderLoader:
         self.loader = DataLoader(
             ImageFileDataset(images, transform), batch_size=batch_size, sampler=self.sampler,
             num_workers=workers, collate_fn=_collate, pin_memory=device.type == "cuda",
-            persistent_workers=workers > 0, drop_last=False,
+            drop_last=False,
         )  # fmt: skip
         self.batch_size, self.device, self.normalize, self.skip_bad = batch_size, device, normalize, skip_bad
         self.num_samples = len(self.sampler)
@@ -159,7 +159,18 @@ class FolderLoader:
         return list(self._bad)
 
     def __iter__(self) -> Iterator[Batch]:
-        for images, labels, bad in self.loader:
+        batches = iter(self.loader)
+        try:
+            yield from self._batches(batches)
+        finally:
+            # Stop the workers now, also when the epoch ends early (an error, a break), rather than whenever
+            # the iterator is garbage-collected: a late shutdown races with the queues' feeder threads.
+            shutdown = getattr(batches, "_shutdown_workers", None)
+            if shutdown is not None:
+                shutdown()
+
+    def _batches(self, batches: Iterator) -> Iterator[Batch]:
+        for images, labels, bad in batches:
             for path, reason in bad:
                 if not self.skip_bad:
                     raise BadImageError(

@@ -198,3 +198,18 @@ def test_imagenette_mini_subset() -> None:
     train.set_epoch(0)
     images, labels = next(iter(train))
     assert images.shape == (10, 3, 64, 64) and torch.isfinite(images).all()
+
+
+def test_folder_ranks_split_the_files(tmp_path: Path) -> None:
+    write_tree(tmp_path, per_class=5)  # 10 files over 3 ranks -> 4 each, 2 repeats
+    write_tree(tmp_path, per_class=1, split="val")
+    seen = []
+    for rank in range(3):
+        train, val, _ = build_loaders(
+            folder_config(tmp_path, augment="none"), batch_size=3, rank=rank, world_size=3
+        )
+        train.set_epoch(0)
+        assert len(train) == 2 and train.num_samples == 4 and val.num_samples == (1 if rank < 2 else 0)
+        seen += [x for images, _ in train for x in images]
+    distinct = {tuple(x.flatten()[:64].tolist()) for x in seen}
+    assert len(seen) == 12 and len(distinct) == 10  # every file once, plus 2 padding repeats
