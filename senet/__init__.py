@@ -2,6 +2,7 @@
 
 from senet.api import create_model, list_models
 from senet.complexity import Complexity, complexity
+from senet.fast import optimize
 from senet.layers.se import SEConfig, SqueezeExcite
 from senet.registry import MODELS, UnknownNameError, register_model
 
@@ -15,5 +16,6 @@ __all__ = [
     "complexity",
     "create_model",
     "list_models",
+    "optimize",
     "register_model",
 ]

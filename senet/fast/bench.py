@@ -157,7 +157,7 @@ def _inference_step(
 
 
 def _train_step(model: nn.Module, setting: Setting, size: int, device: torch.device) -> Callable[[], None]:
-    """One SGD step (forward, cross-entropy, backward, update) on random data.
+    """One SGD step (forward, cross-entropy, backward, momentum update) on random data.
 
     ``optimized`` training runs channels_last, with bf16 autocast for ``bf16``; the SE blocks
     use the fused autograd op of :mod:`senet.fast.ops` in every variant (it is the model's own).
@@ -165,18 +165,23 @@ def _train_step(model: nn.Module, setting: Setting, size: int, device: torch.dev
     model.train()
     fmt = torch.channels_last if setting.variant == "optimized" else torch.contiguous_format
     model.to(memory_format=fmt)
-    opt = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
+    params = [p for p in model.parameters() if p.requires_grad]
+    momenta = [torch.zeros_like(p) for p in params]
     x = torch.randn(setting.batch, 3, size, size, device=device).to(memory_format=fmt)
     classes = model.fc.out_features if isinstance(getattr(model, "fc", None), nn.Linear) else 10
     y = torch.randint(0, classes, (setting.batch,), device=device)
     bf16 = setting.dtype == "bf16"
 
     def step() -> None:
-        opt.zero_grad(set_to_none=True)
+        for p in params:
+            p.grad = None
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             loss = F.cross_entropy(model(x), y)
         loss.backward()
-        opt.step()
+        with torch.no_grad():  # SGD with momentum 0.9 (Sec. 5); torch.optim would import dynamo
+            for p, m in zip(params, momenta, strict=True):
+                m.mul_(0.9).add_(p.grad)
+                p.add_(m, alpha=-1e-4)
 
     return step
 
@@ -222,8 +227,16 @@ def run_bench(config: BenchConfig, *, log: Callable[[str], None] = print) -> dic
         raise ValueError("bench: --device cuda asked for, but CUDA is not available")
     use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
     device = torch.device("cuda" if use_cuda else "cpu")
+    threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
+    try:
+        return _run_groups(config, device, log)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_groups(config: BenchConfig, device: torch.device, log: Callable[[str], None]) -> dict[str, Any]:
     groups: list[list[str]] = []
     for name in config.models:
         twin = plain_twin(name)

@@ -7,11 +7,14 @@ backward. The released Caffe models fused the scale with the residual sum ("Axpy
 reason. Here the same fusion is a ``torch.autograd.Function``:
 
 - :class:`ScaleAddReLU`: ``relu(u * s + shortcut)`` in two passes (``addcmul`` then an in-place
-  ``relu``), saving only u, s and the output; the ReLU mask is recomputed from the output.
+  ``relu``) instead of three, with one full-size temporary instead of three; it saves u, s and
+  the output, and the ReLU mask is recomputed from the output.
 - :class:`SEResidual`: the whole standard-placement tail ``relu(u * F_ex(F_sq(u)) + shortcut)``
-  with average squeeze. Forward keeps only u, the pooled z (N, C) and the output; backward
-  recomputes s = sigma(W2 delta(W1 z)) from z (a few hundred numbers per sample) and computes the
-  gradient of u in one ``addcmul`` pass that also carries the pooling gradient.
+  with average squeeze. Forward keeps u, the pooled z (N, C) and the output (the same full-size
+  tensors as the plain graph, none of the small ones); backward recomputes
+  s = sigma(W2 delta(W1 z)) from z (a few hundred numbers per sample) and writes the gradient
+  of u in one ``addcmul`` pass that also carries the pooling gradient (the plain graph needs a
+  multiply, then an accumulation of the pooling gradient).
 
 :func:`se_residual` picks the cheapest correct path for a :class:`SqueezeExcite` module.
 """

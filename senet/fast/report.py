@@ -126,7 +126,7 @@ def evaluate(results: list[dict[str, Any]], targets: tuple[Target, ...] = TARGET
             value = found["overhead"]
             met = value <= t.limit
             miss = "" if met else f"over by {100 * (value - t.limit):.1f} percentage points"
-            shown = f"+{100 * value:.1f}% (limit +{100 * t.limit:.0f}%)"
+            shown = f"{100 * value:+.1f}% (limit +{100 * t.limit:.0f}%)"
         else:
             found = speed.get((t.model, t.mode, t.dtype))
             if found is None:

@@ -1,0 +1,104 @@
+"""senet bench: pairs, settings, target evaluation, and one tiny end-to-end run writing JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from senet.cli import main
+from senet.fast.bench import BenchConfig, plain_twin, settings
+from senet.fast.report import Target, evaluate, format_table, summarize
+
+
+def test_plain_twin() -> None:
+    assert plain_twin("se_resnet50") == "resnet50"
+    assert plain_twin("senet154") == "senet154_plain"
+    assert plain_twin("se_resnet20_cifar") == "resnet20_cifar"
+    assert plain_twin("resnet50") is None
+
+
+def test_config_rejects_bad_values() -> None:
+    with pytest.raises(ValueError, match="dtype 'fp16'"):
+        BenchConfig(models=("resnet18",), dtypes=("fp16",))
+    with pytest.raises(ValueError, match="reps"):
+        BenchConfig(models=("resnet18",), reps=0)
+    with pytest.raises(ValueError, match="mode 'infer'"):
+        BenchConfig(models=("resnet18",), modes=("infer",))
+
+
+def test_settings_order() -> None:
+    rows = settings(BenchConfig(models=("x",), batch=4, dtypes=("fp32", "bf16")))
+    assert [r.label for r in rows[:3]] == [
+        "latency eager fp32 b1",
+        "latency optimized fp32 b1",
+        "latency optimized bf16 b1",
+    ]
+    assert {r.mode for r in rows} == {"latency", "throughput", "train"} and rows[-1].batch == 4
+
+
+def _row(model: str, mode: str, variant: str, dtype: str, ms: float) -> dict:
+    return {"model": model, "mode": mode, "variant": variant, "dtype": dtype, "batch": 1, "median_ms": ms}
+
+
+def test_targets_met_and_missed_say_by_how_much() -> None:
+    results = [
+        _row("se_resnet50", "latency", "optimized", "fp32", 105.0),
+        _row("resnet50", "latency", "optimized", "fp32", 100.0),
+        _row("se_resnet50", "latency", "eager", "fp32", 210.0),
+    ]
+    targets = (
+        Target("overhead", "se_resnet50", "overhead", "latency", "fp32", 0.03),
+        Target("speedup", "se_resnet50", "speedup", "latency", "fp32", 1.3),
+        Target("absent", "se_resnet50", "overhead", "train", "fp32", 0.08),
+    )
+    rows = evaluate(results, targets)
+    assert [r["name"] for r in rows] == ["overhead", "speedup"]
+    over, speed = rows
+    assert not over["met"] and "2.0 percentage points" in over["miss"]
+    assert speed["met"] and speed["value"] == pytest.approx(2.0)
+
+
+def test_bench_end_to_end_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bench.json"
+    argv = [
+        "bench",
+        "se_resnet20_cifar",
+        "--batch",
+        "2",
+        "--reps",
+        "1",
+        "--warmup",
+        "1",
+        "--image-size",
+        "16",
+    ]
+    argv += [
+        "--dtype",
+        "fp32",
+        "--min-sample-ms",
+        "0",
+        "--json",
+        str(out),
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+    ]
+    argv += ["--modes", "latency,train"]
+    assert main(argv) == 0
+    report = json.loads(out.read_text())
+    models = {r["model"] for r in report["results"]}
+    assert models == {"se_resnet20_cifar", "resnet20_cifar"}
+    assert len(report["results"]) == 2 * 4  # 2 modes x (eager, optimized fp32) x 2 models
+    assert all(r["median_ms"] > 0 and len(r["samples_ms"]) == 1 for r in report["results"])
+    assert report["meta"]["command"].startswith("senet bench se_resnet20_cifar --batch 2 --reps 1")
+    assert any(t["mode"] == "train" for t in report["targets"])
+    assert "se_resnet20_cifar" in capsys.readouterr().out
+    assert format_table(summarize({"meta": {}, "results": report["results"]})).count("\n") >= 8
+
+
+def test_bench_unknown_model_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "no_such_net", "--reps", "1", "--modes", "latency", "--dtype", "fp32"]) == 2
+    assert "no_such_net" in capsys.readouterr().err
