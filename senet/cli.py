@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from senet.commands import ablate as ablate_cmd
+from senet.commands import analyze as analyze_cmd
 from senet.commands import bench as bench_cmd
 from senet.commands import complexity as complexity_cmd
 from senet.commands import convert as convert_cmd
@@ -14,7 +16,7 @@ from senet.commands import export as export_cmd
 from senet.commands import predict as predict_cmd
 from senet.commands import train as train_cmd
 
-COMMANDS = [complexity_cmd, convert_cmd, export_cmd, train_cmd, eval_cmd, predict_cmd, bench_cmd]
+COMMANDS = [complexity_cmd, convert_cmd, export_cmd, train_cmd, eval_cmd, predict_cmd, bench_cmd, ablate_cmd, analyze_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

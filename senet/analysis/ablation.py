@@ -1,0 +1,168 @@
+"""The ablation runner (Sec. 6-7): every variant of a grid x every seed, trained with one recipe.
+
+Each cell (variant, seed) is one :func:`senet.train.engine.fit` run in its own folder
+``OUT/<variant>/seed-<k>``. A cell whose ``result.json`` exists is finished and is read back, not
+retrained; a cell with checkpoints but no result was interrupted and continues from its newest
+checkpoint (``fit(resume=True)``). So running the same command again completes an interrupted
+grid, and a finished grid only re-prints its table. A cell folder trained with a different
+configuration is an error (never silently mixed into one table).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from senet.analysis.grids import Grid, Variant, merge_overrides
+from senet.api import create_model
+from senet.train.config import TrainConfig
+from senet.train.engine import CONFIG, FitResult, fit, load_result
+from senet.train.models import resolve_overrides
+from senet.train.overrides import ConfigError
+
+GRID_FILE = "grid.json"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One training run of a grid: a variant, a seed and its full TrainConfig (``out_dir`` set)."""
+
+    variant: Variant
+    seed: int
+    config: TrainConfig
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.config.out_dir)
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """A finished cell; ``trained`` is False when its result was read from an earlier run."""
+
+    cell: Cell
+    result: FitResult
+    trained: bool
+
+
+def slug(name: str) -> str:
+    """A variant name as a folder name: ``SE-PRE`` stays, ``r=4, gate=tanh`` -> ``r=4_gate=tanh``."""
+    return re.sub(r"[^A-Za-z0-9_.=+-]+", "_", name).strip("_") or "variant"
+
+
+def plan(
+    grid: Grid, base: TrainConfig, *, seeds: Sequence[int], out_dir: str | Path, model: str | None = None
+) -> list[Cell]:
+    """The cells of ``grid`` in run order (variant-major), each checked on the meta device.
+
+    The model is ``model``, else the grid's own (an axis some models lack), else the recipe's.
+    The variant's overrides are merged into the recipe's ``model_overrides`` (``se`` field-wise).
+    """
+    if not seeds:
+        raise ConfigError("seeds: give at least one seed")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds: repeated values in {list(seeds)}")
+    name = model or grid.model or base.model
+    folders = [slug(v.name) for v in grid.variants]
+    if len(set(folders)) != len(folders):
+        raise ConfigError(f"grid {grid.name}: variant names {folders} collide as folder names")
+    cells = []
+    for variant, folder in zip(grid.variants, folders, strict=True):
+        overrides = merge_overrides(base.model_overrides, variant.overrides)
+        check_variant(name, variant, overrides)
+        for seed in seeds:
+            run_dir = Path(out_dir) / folder / f"seed-{seed}"
+            config = base.replace(model=name, model_overrides=overrides, seed=seed, out_dir=str(run_dir))
+            cells.append(Cell(variant, seed, config))
+    return cells
+
+
+def check_variant(model: str, variant: Variant, overrides: dict[str, Any]) -> None:
+    """Build the variant on the meta device (no memory) so that a missing option fails before training."""
+    kwargs = resolve_overrides(model, overrides)
+    if isinstance(overrides.get("se"), dict) and "se" not in kwargs:
+        raise ConfigError(
+            f"variant {variant.name!r}: {model} has no SE blocks, so SE options cannot vary; use an SE model"
+        )
+    try:
+        with torch.device("meta"):
+            create_model(model, **kwargs)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"variant {variant.name!r} does not fit {model}: {err}") from err
+
+
+def _normalised(values: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(values))
+
+
+def check_same_config(cell: Cell) -> None:
+    """A cell folder written by an earlier run must hold the same configuration as this one."""
+    path = cell.run_dir / CONFIG
+    if not path.is_file():
+        return
+    old, new = json.loads(path.read_text()), _normalised(cell.config.to_dict())
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    if changed:
+        raise ConfigError(
+            f"{cell.run_dir}: trained with a different configuration (fields {changed}); "
+            "give another --out folder or delete this one"
+        )
+
+
+def run_grid(
+    grid: Grid,
+    base: TrainConfig,
+    *,
+    seeds: Sequence[int],
+    out_dir: str | Path,
+    model: str | None = None,
+    quiet: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> list[CellResult]:
+    """Train every cell of ``grid`` x ``seeds`` that has not finished; return all results in grid order."""
+    say = log or (lambda text: None if quiet else print(text, file=sys.stderr))
+    cells = plan(grid, base, seeds=seeds, out_dir=out_dir, model=model)
+    for cell in cells:
+        check_same_config(cell)
+    root = Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    _write_grid(root / GRID_FILE, grid, cells)
+    results = []
+    for index, cell in enumerate(cells, start=1):
+        where = f"[{index}/{len(cells)}] {cell.variant.name}, seed {cell.seed}"
+        done = load_result(cell.run_dir)
+        if done is not None:
+            say(f"{where}: finished earlier ({cell.run_dir}), not retrained")
+            results.append(CellResult(cell, done, trained=False))
+            continue
+        say(f"{where}: training {cell.config.model} in {cell.run_dir}")
+        result = fit(cell.config, resume=True, quiet=quiet, progress=progress)
+        results.append(CellResult(cell, result, trained=True))
+    return results
+
+
+def _write_grid(path: Path, grid: Grid, cells: list[Cell]) -> None:
+    """A record of the grid (its variants and cells); informative, the cells' config.json are the truth."""
+    from senet.train.checkpoint import write_atomic
+
+    record = {
+        "grid": grid.name,
+        "table": grid.table,
+        "note": grid.note,
+        "cells": [
+            {"variant": c.variant.name, "seed": c.seed, "run_dir": str(c.run_dir), "model": c.config.model}
+            for c in cells
+        ],
+        "variants": [
+            {"name": v.name, "overrides": _normalised(v.overrides), "paper": v.paper} for v in grid.variants
+        ],
+    }
+    write_atomic(path, json.dumps(record, indent=2) + "\n")

@@ -1,0 +1,118 @@
+"""PNG plots of an :class:`senet.analysis.report.Analysis` (matplotlib, Agg backend: no display).
+
+- ``class_means.png``: Fig. 6 style -- per chosen block, the mean excitation of sampled
+  channels for chosen classes and over all images ("all").
+- ``saturation.png``: share of gate values near 0 and near 1 per block (Sec. 7.2).
+- ``specificity.png``: class specificity per block.
+- ``importance.png``: top-1 accuracy lost when a block's gate is fixed to its mean / to 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from senet.analysis.report import Analysis, BlockReport  # noqa: E402
+
+DPI = 90
+
+
+def sample_channels(channels: int, count: int) -> list[int]:
+    """``count`` channel indices spread evenly over 0..C-1 (Fig. 6 shows 50 sampled channels)."""
+    if count >= channels:
+        return list(range(channels))
+    return sorted({round(i * (channels - 1) / (count - 1)) for i in range(count)}) if count > 1 else [0]
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def plot_class_means(
+    analysis: Analysis, path: str | Path, *, blocks: Sequence[str], classes: Sequence[int], channels: int = 50
+) -> Path:
+    """Fig. 6: one panel per block, x = sampled channel index, y = mean excitation per class and overall."""
+    chosen = [b for b in analysis.blocks if b.name in blocks]
+    if not chosen:
+        raise ValueError(f"no block to plot among {list(blocks)}")
+    cols = min(3, len(chosen))
+    rows = math.ceil(len(chosen) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
+    for ax, block in zip(axes.flat, chosen):
+        idx = sample_channels(block.channels, channels)
+        x = range(len(idx))
+        for k in classes:
+            ax.plot(x, [block.class_means[k][c] for c in idx], lw=1.1, label=analysis.classes[k])
+        ax.plot(x, [block.overall_means[c] for c in idx], "k--", lw=1.3, label="all")
+        ax.set_title(f"{block.paper_name} ({block.name})" if block.paper_name != block.name else block.name)
+        ax.set_xlabel(f"channel ({len(idx)} of {block.channels})")
+        ax.set_ylabel("mean excitation")
+    for ax in axes.flat[len(chosen) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7, loc="best")
+    fig.suptitle(f"{analysis.model}: class-mean excitations ({analysis.images} images)", fontsize=10)
+    return _save(fig, Path(path))
+
+
+def _bars(blocks: list[BlockReport], series: dict[str, list[float]], ylabel: str, title: str, path: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.45 * len(blocks) * len(series) + 2), 3.4))
+    width = 0.8 / len(series)
+    for i, (label, values) in enumerate(series.items()):
+        ax.bar([j + i * width for j in range(len(blocks))], values, width, label=label)
+    ax.set_xticks([j + width * (len(series) - 1) / 2 for j in range(len(blocks))])
+    ax.set_xticklabels([b.paper_name for b in blocks], rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    if len(series) > 1:
+        ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_saturation(analysis: Analysis, path: str | Path) -> Path:
+    b = analysis.blocks
+    series = {
+        f"s <= {analysis.low}": [x.near_zero for x in b],
+        f"s >= {analysis.high}": [x.near_one for x in b],
+    }
+    return _bars(b, series, "share of gate values", "gate saturation per block", Path(path))
+
+
+def plot_specificity(analysis: Analysis, path: str | Path) -> Path:
+    series = {"specificity": [x.specificity for x in analysis.blocks]}
+    return _bars(analysis.blocks, series, "RMS class spread / mean", "class specificity per block", Path(path))
+
+
+def plot_importance(analysis: Analysis, path: str | Path) -> Path:
+    b = [x for x in analysis.blocks if x.importance is not None]
+    if not b:
+        raise ValueError("the analysis has no importance measurements")
+    series = {
+        "gate = dataset mean": [x.importance.drop_mean_gate for x in b],
+        "gate = 1": [x.importance.drop_ones for x in b],
+    }
+    return _bars(b, series, "top-1 drop (points)", f"block importance (top-1 {analysis.top1:.1f}%)", Path(path))
+
+
+def plot_all(
+    analysis: Analysis, out_dir: str | Path, *, blocks: Sequence[str], classes: Sequence[int], channels: int = 50
+) -> list[Path]:
+    """Every plot into ``out_dir``; returns the written paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [
+        plot_class_means(analysis, out / "class_means.png", blocks=blocks, classes=classes, channels=channels),
+        plot_saturation(analysis, out / "saturation.png"),
+        plot_specificity(analysis, out / "specificity.png"),
+    ]
+    if any(b.importance is not None for b in analysis.blocks):
+        paths.append(plot_importance(analysis, out / "importance.png"))
+    return paths

@@ -1,0 +1,90 @@
+"""``senet analyze --checkpoint RUN``: what the SE gates of a trained network learned (Sec. 7.2, Fig. 6).
+
+Records every SE block's excitations on the checkpoint's validation data (or ``--data``) with
+forward hooks on the gates, and writes ``OUT/summary.json`` (per block: class means, overall
+means, saturation, class specificity, importance) and PNG plots: ``class_means.png`` (Fig. 6),
+``saturation.png``, ``specificity.png``, ``importance.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from senet.analysis.plots import plot_all
+from senet.analysis.report import analyze, default_blocks, format_report
+from senet.analysis.stats import HIGH, LOW
+from senet.data import build_loaders
+from senet.train.cli import DATA_FLAGS, add_data_args, apply_threads, assignments
+from senet.train.distributed import pick_device
+from senet.train.models import load_trained
+from senet.train.overrides import ConfigError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "analyze",
+        help="excitation analysis of a trained SE network: class means, saturation, specificity, importance",
+        description="Record the excitations of every SE block of a checkpoint on its validation data (or "
+        "--data) and write summary.json and PNG plots (Fig. 6 style class means, gate saturation, class "
+        "specificity, block importance).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--checkpoint", required=True, help="run folder, checkpoint folder or model.safetensors")
+    p.add_argument("--out", default=None, help="output folder (default: RUN/analysis)")
+    add_data_args(p)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a DataConfig field, e.g. --set limit_val=200")  # fmt: skip
+    p.add_argument("--classes", nargs="+", type=int, default=None,
+                   help="class indices drawn in class_means.png (default: the first 4)")  # fmt: skip
+    p.add_argument("--blocks", nargs="+", default=None,
+                   help="SE blocks (module paths) in class_means.png (default: Fig. 6's choice)")  # fmt: skip
+    p.add_argument("--channels", type=int, default=50, help="channels sampled per block in class_means.png")
+    p.add_argument("--low", type=float, default=LOW, help="a gate value <= LOW counts as near 0")
+    p.add_argument("--high", type=float, default=HIGH, help="a gate value >= HIGH counts as near 1")
+    p.add_argument("--no-importance", action="store_true", help="skip the re-evaluations (2 per block)")
+    p.add_argument("--limit-batches", type=int, default=0, help="use only the first N batches (0 = all)")
+    p.add_argument("--batch-size", type=int, default=128, help="evaluation batch size")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda ...")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--json", action="store_true", help="print summary.json instead of the table")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    apply_threads(args)
+    device = pick_device(args.device)
+    model, config, info = load_trained(args.checkpoint, device=device)
+    sets = [s.removeprefix("data.") for s in assignments(args, DATA_FLAGS) + list(args.overrides)]
+    data = config.with_overrides([f"data.{s}" for s in sets] + ["data.ten_crop=false"]).data
+    _, loader, data_info = build_loaders(data, batch_size=args.batch_size, device=device, seed=config.seed)
+    if data_info.num_classes != info.num_classes:
+        raise ConfigError(
+            f"{data.dataset} has {data_info.num_classes} classes but the checkpoint was trained for {info.num_classes}"
+        )
+    classes = args.classes if args.classes is not None else list(range(min(4, info.num_classes)))
+    bad = [k for k in classes if not 0 <= k < info.num_classes]
+    if bad:
+        raise ConfigError(f"--classes {bad}: class indices run from 0 to {info.num_classes - 1}")
+    analysis = analyze(
+        model, loader, classes=info.classes, model_name=config.model, low=args.low, high=args.high,
+        with_importance=not args.no_importance, limit_batches=args.limit_batches,
+    )  # fmt: skip
+    names = [b.name for b in analysis.blocks]
+    blocks = args.blocks or default_blocks(names)
+    unknown = [b for b in blocks if b not in names]
+    if unknown:
+        raise ConfigError(f"--blocks {unknown}: the model's SE blocks are {names}")
+    out = Path(args.out) if args.out else Path(args.checkpoint) / "analysis"
+    if not out.suffix == "" and out.is_file():
+        raise ConfigError(f"--out {out}: is a file; give a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    analysis.save_json(out / "summary.json")
+    paths = plot_all(analysis, out, blocks=blocks, classes=classes, channels=args.channels)
+    if args.json:
+        print(json.dumps(json.loads((out / "summary.json").read_text()), indent=1))
+    else:
+        print(format_report(analysis))
+        print("written: " + ", ".join(str(p) for p in [out / "summary.json", *paths]))
+    return 0
