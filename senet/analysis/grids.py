@@ -86,9 +86,7 @@ AXES: dict[str, Axis] = {
     "reduction": Axis("r", "se.reduction", _positive_int, "Table 10"),
     "squeeze": Axis("squeeze", "se.squeeze", _choice("squeeze", ("avg", "max", "none")), "Tables 11, 16"),
     "gate": Axis("gate", "se.gate", _choice("gate", ("sigmoid", "tanh", "relu")), "Table 12"),
-    "stages": Axis(
-        "se_stages", "se_stages", _stages, "Table 13", label=lambda v: "+".join(map(str, v))
-    ),
+    "stages": Axis("se_stages", "se_stages", _stages, "Table 13", label=lambda v: "+".join(map(str, v))),
     "placement": Axis(
         "placement",
         "placement",
@@ -182,12 +180,19 @@ PRESETS: dict[str, Grid] = {
     "table15": Grid(
         "table15",
         "Table 15: SE inside the residual unit",
-        (Variant("SE", {"placement": "standard"}, SE_DEFAULT), Variant("SE_3x3", {"placement": "3x3"}, (22.48, 6.02))),
+        (
+            Variant("SE", {"placement": "standard"}, SE_DEFAULT),
+            Variant("SE_3x3", {"placement": "3x3"}, (22.48, 6.02)),
+        ),
     ),
     "table16": Grid(
         "table16",
         "Table 16: global information embedding",
-        (BASELINE, Variant("NoSqueeze", _se(squeeze="none"), (22.93, 6.39)), Variant("SE", _se(), SE_DEFAULT)),
+        (
+            BASELINE,
+            Variant("NoSqueeze", _se(squeeze="none"), (22.93, 6.39)),
+            Variant("SE", _se(), SE_DEFAULT),
+        ),
     ),
 }
 
@@ -212,7 +217,9 @@ def axis_grid(axes: Sequence[str], *, baseline: bool = False) -> Grid:
         rows.append([AXES[name].variant(v.strip()) for v in values.split(",") if v.strip()])
     variants = [combine(combo) for combo in itertools.product(*rows)] if rows else []
     if baseline:
-        variants.append(Variant(BASELINE.name, BASELINE.overrides))  # the paper's numbers belong to its tables
+        variants.append(
+            Variant(BASELINE.name, BASELINE.overrides)
+        )  # the paper's numbers belong to its tables
     if not variants:
         raise ConfigError("an empty grid: give --grid NAME or at least one --axis NAME=V1,V2")
     names = [v.name for v in variants]

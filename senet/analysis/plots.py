@@ -47,7 +47,7 @@ def plot_class_means(
     cols = min(3, len(chosen))
     rows = math.ceil(len(chosen) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
-    for ax, block in zip(axes.flat, chosen):
+    for ax, block in zip(axes.flat, chosen, strict=False):
         idx = sample_channels(block.channels, channels)
         x = range(len(idx))
         for k in classes:
@@ -63,7 +63,9 @@ def plot_class_means(
     return _save(fig, Path(path))
 
 
-def _bars(blocks: list[BlockReport], series: dict[str, list[float]], ylabel: str, title: str, path: Path) -> Path:
+def _bars(
+    blocks: list[BlockReport], series: dict[str, list[float]], ylabel: str, title: str, path: Path
+) -> Path:
     fig, ax = plt.subplots(figsize=(max(5.0, 0.45 * len(blocks) * len(series) + 2), 3.4))
     width = 0.8 / len(series)
     for i, (label, values) in enumerate(series.items()):
@@ -88,7 +90,9 @@ def plot_saturation(analysis: Analysis, path: str | Path) -> Path:
 
 def plot_specificity(analysis: Analysis, path: str | Path) -> Path:
     series = {"specificity": [x.specificity for x in analysis.blocks]}
-    return _bars(analysis.blocks, series, "RMS class spread / mean", "class specificity per block", Path(path))
+    return _bars(
+        analysis.blocks, series, "RMS class spread / mean", "class specificity per block", Path(path)
+    )
 
 
 def plot_importance(analysis: Analysis, path: str | Path) -> Path:
@@ -99,17 +103,26 @@ def plot_importance(analysis: Analysis, path: str | Path) -> Path:
         "gate = dataset mean": [x.importance.drop_mean_gate for x in b],
         "gate = 1": [x.importance.drop_ones for x in b],
     }
-    return _bars(b, series, "top-1 drop (points)", f"block importance (top-1 {analysis.top1:.1f}%)", Path(path))
+    return _bars(
+        b, series, "top-1 drop (points)", f"block importance (top-1 {analysis.top1:.1f}%)", Path(path)
+    )
 
 
 def plot_all(
-    analysis: Analysis, out_dir: str | Path, *, blocks: Sequence[str], classes: Sequence[int], channels: int = 50
+    analysis: Analysis,
+    out_dir: str | Path,
+    *,
+    blocks: Sequence[str],
+    classes: Sequence[int],
+    channels: int = 50,
 ) -> list[Path]:
     """Every plot into ``out_dir``; returns the written paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [
-        plot_class_means(analysis, out / "class_means.png", blocks=blocks, classes=classes, channels=channels),
+        plot_class_means(
+            analysis, out / "class_means.png", blocks=blocks, classes=classes, channels=channels
+        ),
         plot_saturation(analysis, out / "saturation.png"),
         plot_specificity(analysis, out / "specificity.png"),
     ]

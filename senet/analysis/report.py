@@ -44,7 +44,9 @@ def collect(
             if limit_batches and step >= limit_batches:
                 break
             if images.dim() != 4:
-                raise ValueError(f"analysis needs (N, C, H, W) batches (no ten-crop), got {tuple(images.shape)}")
+                raise ValueError(
+                    f"analysis needs (N, C, H, W) batches (no ten-crop), got {tuple(images.shape)}"
+                )
             logits = forward_eval(model, images).float()  # (N, K)
             hits += torch.tensor(topk_correct(logits, target, (1, 5)))
             labels.append(target.cpu())
@@ -129,8 +131,17 @@ def analyze(
         sat = saturation(s, low=low, high=high)
         reports.append(
             BlockReport(
-                name, paper_name(name), stage_of(name), s.shape[1], float(s.mean()), sat.near_zero,
-                sat.near_one, specificity(means), means.tolist(), overall[name].tolist(), by_block.get(name),
+                name,
+                paper_name(name),
+                stage_of(name),
+                s.shape[1],
+                float(s.mean()),
+                sat.near_zero,
+                sat.near_one,
+                specificity(means),
+                means.tolist(),
+                overall[name].tolist(),
+                by_block.get(name),
             )  # fmt: skip
         )
     return Analysis(model_name, data.labels.numel(), list(classes), data.top1, data.top5, low, high, reports)

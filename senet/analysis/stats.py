@@ -44,7 +44,9 @@ def class_means(s: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torc
     if s.dim() != 2 or labels.shape != s.shape[:1]:
         raise ValueError(f"expected s (N, C) and labels (N,), got {tuple(s.shape)} and {tuple(labels.shape)}")
     if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
-        raise ValueError(f"labels must lie in 0..{num_classes - 1}, got {int(labels.min())}..{int(labels.max())}")
+        raise ValueError(
+            f"labels must lie in 0..{num_classes - 1}, got {int(labels.min())}..{int(labels.max())}"
+        )
     s = s.double()
     sums = torch.zeros(num_classes, s.shape[1], dtype=torch.float64).index_add_(0, labels, s)  # (K, C)
     counts = torch.bincount(labels, minlength=num_classes).double()[:, None]  # (K, 1)

@@ -87,7 +87,12 @@ def format_text(rows: Sequence[Row], *, title: str = "") -> str:
     widths = [max(len(line[i]) for line in table) for i in range(len(HEADER))]
     lines = [title] if title else []
     for line in table:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))))
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
     return "\n".join(lines)
 
 

@@ -37,9 +37,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="NAME=V1,V2",
         help=f"a custom axis ({', '.join(AXES)}); several give their product",
     )
-    p.add_argument("--baseline", action="store_true", help="add the plain network (se=None) to an --axis grid")
+    p.add_argument(
+        "--baseline", action="store_true", help="add the plain network (se=None) to an --axis grid"
+    )
     p.add_argument("--variants", nargs="+", default=None, metavar="NAME", help="only these rows of --grid")
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1], help="seeds (one run per variant and seed)")
+    p.add_argument(
+        "--seeds", nargs="+", type=int, default=[0, 1], help="seeds (one run per variant and seed)"
+    )
     p.add_argument("--list", action="store_true", help="list the preset grids and exit")
     add_train_args(p)
     p.set_defaults(run=run)
