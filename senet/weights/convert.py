@@ -67,7 +67,12 @@ def load_strict(model: torch.nn.Module, state_dict: dict[str, torch.Tensor]) -> 
 
 def convert_state_dict(state_dict: dict[str, torch.Tensor], source: Source = "auto") -> Converted:
     """Map a timm or Cadene state dict onto senet (``auto``: decide by key names)."""
-    layout = detect_layout(state_dict) if source == "auto" else source
+    detected = detect_layout(state_dict)
+    layout = detected if source == "auto" else source
+    if layout != detected:
+        raise ValueError(
+            f"the checkpoint's keys are in the {detected} layout, not {layout} (first key {next(iter(state_dict))!r})"
+        )
     if layout == "timm":
         sd, config = from_timm(state_dict)
     elif layout == "cadene":

@@ -46,9 +46,11 @@ def randomize(model: ResNet, seed: int = 0) -> ResNet:
     return model.eval()
 
 
-def to_cadene(state_dict: dict[str, torch.Tensor], *, deep_stem: bool) -> dict[str, torch.Tensor]:
-    """Rename senet keys to the Cadene names (layouts.md), dropping num_batches_tracked as
-    the pre-0.4 PyTorch files do."""
+def to_cadene(
+    state_dict: dict[str, torch.Tensor], *, deep_stem: bool, counters: bool = False
+) -> dict[str, torch.Tensor]:
+    """Rename senet keys to the Cadene names (layouts.md); without ``counters`` drop
+    num_batches_tracked, as files saved by PyTorch before 0.4 lack it."""
     stem = (
         {"conv1.0.": "layer0.conv1.", "conv1.1.": "layer0.bn1.", "conv1.3.": "layer0.conv2.",
          "conv1.4.": "layer0.bn2.", "conv1.6.": "layer0.conv3.", "bn1.": "layer0.bn3."}
@@ -57,7 +59,7 @@ def to_cadene(state_dict: dict[str, torch.Tensor], *, deep_stem: bool) -> dict[s
     )  # fmt: skip
     out = {}
     for key, value in state_dict.items():
-        if key.endswith("num_batches_tracked"):
+        if key.endswith("num_batches_tracked") and not counters:
             continue
         new = next((n + key[len(o) :] for o, n in stem.items() if key.startswith(o)), key)
         new = "last_linear." + new[3:] if new.startswith("fc.") else new.replace(".se.", ".se_module.")
