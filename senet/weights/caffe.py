@@ -6,7 +6,9 @@ name 1, type 2, blobs 7, convolution_param 106, batch_norm_param 139) or, in old
 BlobProto holds ``shape`` 7 (BlobShape.dim 1), ``data`` 5, ``double_data`` 8 or the legacy
 num/channels/height/width 1-4. Read with :mod:`senet.weights.protobuf`; no Caffe needed.
 
-Conversion (SE-ResNet names, stages numbered from conv2 = layer1):
+Conversion (the release's names: stem ``conv1/7x7_s2``, or SENet-154's ``conv1_1/3x3_s2``,
+``conv1_2/3x3``, ``conv1_3/3x3``; blocks ``conv{s}_{b}_*`` with stages numbered from
+conv2 = layer1; grouped 3x3 convolutions read from the blob shapes):
 
 - Caffe BatchNorm keeps (mean, variance, s): the statistics are mean / s and variance / s;
   its epsilon (default 1e-5) is folded into the variance for ``nn.BatchNorm2d``'s 1e-5; the
@@ -45,7 +47,14 @@ _BLOCK_PARTS = {
     "1x1_down": ("se.fc1", None),  # W1 of Eq. 3
     "1x1_up": ("se.fc2", None),  # W2 of Eq. 3
 }
-_STEM = "conv1/7x7_s2"
+# Stem convolutions -> (senet conv, senet BN): the 7x7 of SE-ResNet / SE-ResNeXt, or the three
+# 3x3 convolutions of SENet-154 (conv1_1 stride 2, 64; conv1_2, 64; conv1_3, 128).
+_STEM = {
+    "conv1/7x7_s2": ("conv1", "bn1"),
+    "conv1_1/3x3_s2": ("conv1.0", "conv1.1"),
+    "conv1_2/3x3": ("conv1.3", "conv1.4"),
+    "conv1_3/3x3": ("conv1.6", "bn1"),
+}
 
 
 @dataclass
@@ -128,8 +137,8 @@ def _bn(layers: dict[str, CaffeLayer], conv: str, channels: int, used: set[str])
 
 def _target(name: str) -> tuple[str, str | None] | None:
     """The senet (conv, BN) prefixes of a Caffe convolution name, or None if not a network conv."""
-    if name == _STEM:
-        return "conv1", "bn1"
+    if name in _STEM:
+        return _STEM[name]
     m = _BLOCK.fullmatch(name)
     if m is None:
         return None
@@ -220,7 +229,8 @@ def from_caffe(
 ) -> tuple[dict[str, torch.Tensor], ResNetConfig, Preprocessing]:
     """(state dict, config, preprocessing) of an official SE .caffemodel, taking RGB input."""
     sd, stride_in_1x1 = caffe_state_dict(read_caffemodel(path))
-    sd["conv1.weight"] = sd["conv1.weight"].flip(1).contiguous()  # BGR -> RGB input channels
+    first = "conv1.0.weight" if "conv1.0.weight" in sd else "conv1.weight"
+    sd[first] = sd[first].flip(1).contiguous()  # BGR -> RGB input channels
     order = "devkit"
     if synsets is not None:
         if len(synsets) != sd["fc.weight"].shape[0]:

@@ -75,18 +75,30 @@ def encode_net(layers: list[Layer], *, v1: bool = False) -> bytes:
 
 
 def tiny_se_resnet(
-    *, num_classes: int = 10, blocks: tuple[int, ...] = (1, 2, 1, 1), seed: int = 0
+    *, num_classes: int = 10, blocks: tuple[int, ...] = (1, 2, 1, 1), senet154: bool = False, seed: int = 0
 ) -> dict[str, Layer]:
-    """A thin SE-ResNet in the official release's layer names (stride on the 1x1 reduce)."""
+    """A thin SE-ResNet in the release's layer names (stride on the 1x1 reduce), or with
+    ``senet154`` a thin SENet-154: three-conv stem, grouped 3x3 (4 groups) carrying the stride,
+    first 1x1 at half the 3x3 width, 3x3 stride-2 projections."""
     rng = np.random.default_rng(seed)
     layers: dict[str, Layer] = {}
 
     def conv(
-        name: str, cin: int, cout: int, k: int, stride: int = 1, bias: bool = False, bn: bool = True
+        name: str,
+        cin: int,
+        cout: int,
+        k: int,
+        stride: int = 1,
+        *,
+        group: int = 1,
+        bias: bool = False,
+        bn: bool = True,
     ) -> None:
-        w = rng.normal(0, math.sqrt(2.0 / (cin * k * k)), (cout, cin, k, k)).astype(np.float32)
+        w = rng.normal(0, math.sqrt(2.0 * group / (cin * k * k)), (cout, cin // group, k, k)).astype(
+            np.float32
+        )
         blobs = [w] + ([rng.normal(0, 0.1, cout).astype(np.float32)] if bias else [])
-        layers[name] = Layer(name, "Convolution", blobs, stride, k // 2)
+        layers[name] = Layer(name, "Convolution", blobs, stride, k // 2, group)
         if bn:
             factor = np.float32(rng.uniform(0.5, 10.0))  # Caffe's moving-average scale factor
             mean = rng.normal(0, 0.1, cout).astype(np.float32) * factor
@@ -99,19 +111,27 @@ def tiny_se_resnet(
                 name + "/bn/scale", "Scale", [gamma.astype(np.float32), beta.astype(np.float32)]
             )
 
-    conv("conv1/7x7_s2", 3, 64, 7, 2, bias=True)
-    cin = 64
+    if senet154:
+        conv("conv1_1/3x3_s2", 3, 64, 3, 2)
+        conv("conv1_2/3x3", 64, 64, 3)
+        conv("conv1_3/3x3", 64, 128, 3)
+        cin, groups = 128, 4
+    else:
+        conv("conv1/7x7_s2", 3, 64, 7, 2, bias=True)
+        cin, groups = 64, 1
     for s, n in enumerate(blocks, start=2):
-        mid, out = 8 * 2 ** (s - 2), 32 * 2 ** (s - 2)
+        mid, out = 8 * groups * 2 ** (s - 2), 32 * 2 ** (s - 2)
+        reduce = mid // 2 if senet154 else mid
         for b in range(1, n + 1):
             p, stride = f"conv{s}_{b}", 2 if (b == 1 and s > 2) else 1
-            conv(p + "_1x1_reduce", cin, mid, 1, stride)
-            conv(p + "_3x3", mid, mid, 3)
+            s1, s3 = (1, stride) if senet154 else (stride, 1)
+            conv(p + "_1x1_reduce", cin, reduce, 1, s1)
+            conv(p + "_3x3", reduce, mid, 3, s3, group=groups)
             conv(p + "_1x1_increase", mid, out, 1)
             conv(p + "_1x1_down", out, out // 16, 1, bias=True, bn=False)
             conv(p + "_1x1_up", out // 16, out, 1, bias=True, bn=False)
             if b == 1:
-                conv(p + "_1x1_proj", cin, out, 1, stride)
+                conv(p + "_1x1_proj", cin, out, 3 if senet154 and stride == 2 else 1, stride)
             cin = out
     w = rng.normal(0, 0.05, (num_classes, cin)).astype(np.float32)
     layers["classifier"] = Layer(
@@ -148,7 +168,10 @@ def caffe_forward(layers: dict[str, Layer], bgr255: torch.Tensor) -> torch.Tenso
         return y * _t(gamma)[:, None, None] + _t(beta)[:, None, None]
 
     x = bgr255 - _t(BGR_MEAN)[:, None, None]
-    x = caffe_max_pool(torch.relu(bn(conv(x, "conv1/7x7_s2"), "conv1/7x7_s2")))
+    for stem in ("conv1/7x7_s2", "conv1_1/3x3_s2", "conv1_2/3x3", "conv1_3/3x3"):
+        if stem in layers:
+            x = torch.relu(bn(conv(x, stem), stem))
+    x = caffe_max_pool(x)
     s = 2
     while f"conv{s}_1_1x1_reduce" in layers:
         b = 1

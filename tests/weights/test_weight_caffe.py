@@ -40,10 +40,12 @@ def _senet_input(rgb: torch.Tensor, prep: object) -> torch.Tensor:
     return (rgb - mean) / std
 
 
-def test_caffe_model_gives_caffe_logits(tmp_path: Path) -> None:
-    layers = tiny_se_resnet()
+@pytest.mark.parametrize("senet154", [False, True], ids=["se-resnet", "senet154-style"])
+def test_caffe_model_gives_caffe_logits(tmp_path: Path, senet154: bool) -> None:
+    layers = tiny_se_resnet(senet154=senet154)
     converted = convert_file(_write(tmp_path, layers), source="caffe")
-    assert converted.config.stride_in_1x1 is True and converted.config.stem_pool_ceil is True
+    assert converted.config.stride_in_1x1 is not senet154 and converted.config.stem_pool_ceil is True
+    assert (converted.config.stem, converted.config.groups) == (("deep", 4) if senet154 else ("7x7", 1))
     assert converted.preprocessing.label_order == "devkit"
     rgb, bgr = _inputs()
     with torch.no_grad():
