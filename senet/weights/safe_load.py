@@ -62,14 +62,26 @@ def load_state_dict_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dic
     if is_safetensors(path):
         with safe_open(str(path), framework="pt") as fh:
             return {k: fh.get_tensor(k) for k in fh.keys()}, dict(fh.metadata() or {})
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+    if head[:2] != b"PK" and head[:1] != b"\x80":  # a zip (torch.save) or a pickle (legacy)
+        raise ValueError(f"{path}: not a safetensors or PyTorch checkpoint (starts with {head!r})")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        found = re.search(r"GLOBAL (\S+)", str(err))
-        what = f"it names {found.group(1)}" if found else str(err).strip().splitlines()[0][:200]
+        text = str(err)
+        found = re.search(r"GLOBAL (\S+)", text)
+        other = re.search(r"Unsupported operand \d+|[^\n]*(?:reduce|build)[^\n]*", text)
+        what = (
+            f"it names {found.group(1)}"
+            if found
+            else other.group(0).strip()
+            if other
+            else text.splitlines()[0]
+        )
         raise UnsafeCheckpointError(
-            f"{path}: refused to load: the pickle refers to code, which torch.load(weights_only=True) "
-            f"does not allow ({what}). Nothing from it was run. Only tensors and plain containers "
-            f"are accepted; convert files you trust to safetensors."
+            f"{path}: refused to load: the pickle holds more than tensors and plain containers, which "
+            f"torch.load(weights_only=True) does not allow ({what[:200]}). Nothing from it was run; "
+            f"convert files you trust to safetensors."
         ) from None
     return _unwrap(obj, path), {}

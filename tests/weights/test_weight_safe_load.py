@@ -50,6 +50,12 @@ def test_plain_checkpoints_load(tmp_path: Path) -> None:
         assert loaded.keys() == sd.keys() and all(torch.equal(loaded[k], sd[k]) for k in sd)
 
 
-def test_missing_file_is_named(tmp_path: Path) -> None:
+def test_missing_or_foreign_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="nothere.pth"):
         load_state_dict_file(tmp_path / "nothere.pth")
+    (tmp_path / "model.caffemodel").write_bytes(b"\x0a\x04tiny")  # a protobuf, not a pickle
+    with pytest.raises(
+        ValueError, match=r"model\.caffemodel: not a safetensors or PyTorch checkpoint"
+    ) as err:
+        load_state_dict_file(tmp_path / "model.caffemodel")
+    assert not isinstance(err.value, UnsafeCheckpointError)
