@@ -33,7 +33,7 @@ import torch
 from senet.models.resnet import ResNetConfig
 from senet.weights.detect import infer_config
 from senet.weights.preprocessing import Preprocessing
-from senet.weights.protobuf import as_float, as_float32, as_float64, as_ints, as_string, fields
+from senet.weights.protobuf import as_float, as_floats, as_ints, as_string, fields
 
 CAFFE_BGR_MEAN = (104.0, 117.0, 123.0)
 _V1_TYPES = {4: "Convolution", 14: "InnerProduct", 17: "Pooling", 18: "ReLU", 19: "Sigmoid"}
@@ -72,7 +72,7 @@ class CaffeLayer:
 
 def _blob(raw: memoryview) -> np.ndarray:
     f = fields(raw)
-    data = as_float32(f.get(5)) if 5 in f else as_float64(f.get(8)).astype(np.float32)
+    data = as_floats(f.get(5)) if 5 in f else as_floats(f.get(8), double=True).astype(np.float32)
     if 7 in f:
         shape = as_ints(fields(f[7][-1][1]).get(1))
     else:

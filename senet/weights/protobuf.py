@@ -86,26 +86,19 @@ def as_ints(entries: list[tuple[int, Value]] | None) -> list[int]:
     return values
 
 
-def as_float32(entries: list[tuple[int, Value]] | None) -> np.ndarray:
-    """A repeated ``float`` field, packed or one fixed32 per element, as float32."""
-    parts = []
-    for wire, value in entries or []:
-        if wire == 2:
-            parts.append(np.frombuffer(value, dtype="<f4"))
-        else:
-            parts.append(np.array([struct.unpack("<f", value.to_bytes(4, "little"))[0]], dtype="<f4"))
-    return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
-
-
-def as_float64(entries: list[tuple[int, Value]] | None) -> np.ndarray:
-    """A repeated ``double`` field, packed or not, as float64."""
-    parts = []
-    for wire, value in entries or []:
-        if wire == 2:
-            parts.append(np.frombuffer(value, dtype="<f8"))
-        else:
-            parts.append(np.array([struct.unpack("<d", value.to_bytes(8, "little"))[0]]))
-    return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
+def as_floats(entries: list[tuple[int, Value]] | None, *, double: bool = False) -> np.ndarray:
+    """A repeated ``float`` (or, with ``double``, ``double``) field, packed or one fixed-size
+    value per element, as float32 (float64)."""
+    code, dtype = ("<d", "<f8") if double else ("<f", "<f4")
+    width = 8 if double else 4
+    parts = [
+        np.frombuffer(value, dtype=dtype)
+        if wire == 2
+        else np.array(struct.unpack(code, int(value).to_bytes(width, "little")), dtype=dtype)
+        for wire, value in entries or []
+    ]
+    out = np.concatenate(parts) if parts else np.zeros(0, dtype)
+    return out.astype(np.float64 if double else np.float32)
 
 
 def as_float(entries: list[tuple[int, Value]] | None, default: float) -> float:

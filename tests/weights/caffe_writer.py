@@ -8,11 +8,12 @@ moving-average scale factor; Scale; ceil-mode max-pool; SE; Axpy) with plain tor
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from senet.weights.caffe import CaffeLayer as Layer  # a plain record of name, type, blobs, params
 
 BGR_MEAN = np.array([104.0, 117.0, 123.0], np.float32)
 
@@ -40,16 +41,6 @@ def encode_blob(arr: np.ndarray, *, legacy_shape: bool = False) -> bytes:
         dims = (1,) * (4 - arr.ndim) + arr.shape
         return b"".join(_int(i + 1, d) for i, d in enumerate(dims)) + data
     return _ld(7, _ld(1, b"".join(_varint(d) for d in arr.shape))) + data  # BlobShape.dim, packed
-
-
-@dataclass
-class Layer:
-    name: str
-    type: str
-    blobs: list[np.ndarray] = field(default_factory=list)
-    stride: int = 1
-    pad: int = 0
-    group: int = 1
 
 
 _V1_CODES = {"Convolution": 4, "InnerProduct": 14}
