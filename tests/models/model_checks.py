@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 import senet
+from senet.layers.se import SqueezeExcite
 from senet.registry import MODELS
 
 
@@ -39,7 +40,8 @@ def forward_backward(model: nn.Module, size: int, batch: int = 2, num_classes: i
     missing = [n for n, p in model.named_parameters() if p.grad is None]
     assert not missing, f"parameters without a gradient: {missing[:5]} (+{max(0, len(missing) - 5)})"
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
-    zero = [n for n, p in model.named_parameters() if ".se." not in n and not p.grad.abs().sum() > 0]
+    se_params = {id(p) for m in model.modules() if isinstance(m, SqueezeExcite) for p in m.parameters()}
+    zero = [n for n, p in model.named_parameters() if id(p) not in se_params and not p.grad.abs().sum() > 0]
     assert not zero, f"parameters with an all-zero gradient: {zero[:5]}"
     return out
 

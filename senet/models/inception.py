@@ -1,0 +1,157 @@
+"""BN-Inception (Ioffe & Szegedy 2015) and SE-BN-Inception (Fig. 2, Table 2), one code path.
+
+The network is the Inception of Ioffe & Szegedy, Fig. 5 (their Inception with batch
+normalisation: 5x5 convolutions replaced by two 3x3, every convolution followed by BN and ReLU),
+as in the released Caffe model the SE paper builds on. SE-BN-Inception (Fig. 2) takes F_tr to be
+the whole Inception module: an SE block of C = the module's output channels scales the
+concatenation of its branches, after every one of the ten modules (3a-5b).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from senet.layers.se import SEConfig, SqueezeExcite
+from senet.models.common import init_weights, replace_config
+from senet.registry import register_model
+
+
+def conv_bn_relu(
+    in_ch: int, out: int, kernel: int | tuple[int, int], stride: int = 1, padding: Any = None
+) -> nn.Sequential:
+    """A bias-free convolution, BN and ReLU ('same' padding unless ``padding`` is given)."""
+    k = (kernel, kernel) if isinstance(kernel, int) else kernel
+    pad = (k[0] // 2, k[1] // 2) if padding is None else padding
+    return nn.Sequential(
+        nn.Conv2d(in_ch, out, k, stride, pad, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)
+    )
+
+
+@dataclass(frozen=True)
+class InceptionRow:
+    """One row of Ioffe & Szegedy, Fig. 5: the widths of an Inception module's four branches.
+
+    ``n1x1`` 0 means no 1x1 branch; ``proj`` 0 means the pooled input passes through
+    unprojected (the stride-2 modules 3c and 4e, whose 3x3 convs and pool take the stride).
+    """
+
+    name: str
+    n1x1: int
+    n3x3_reduce: int
+    n3x3: int
+    double_reduce: int
+    double: int
+    pool: Literal["avg", "max"]
+    proj: int
+    stride: int = 1
+
+    def out_channels(self, in_ch: int) -> int:
+        return self.n1x1 + self.n3x3 + self.double + (self.proj or in_ch)
+
+
+# Ioffe & Szegedy 2015, Fig. 5 (#1x1, #3x3 reduce, #3x3, double #3x3 reduce, double #3x3, pool + proj)
+BN_INCEPTION_MODULES: tuple[InceptionRow, ...] = (
+    InceptionRow("3a", 64, 64, 64, 64, 96, "avg", 32),
+    InceptionRow("3b", 64, 64, 96, 64, 96, "avg", 64),
+    InceptionRow("3c", 0, 128, 160, 64, 96, "max", 0, stride=2),
+    InceptionRow("4a", 224, 64, 96, 96, 128, "avg", 128),
+    InceptionRow("4b", 192, 96, 128, 96, 128, "avg", 128),
+    InceptionRow("4c", 160, 128, 160, 128, 160, "avg", 128),
+    InceptionRow("4d", 96, 128, 192, 160, 192, "avg", 128),
+    InceptionRow("4e", 0, 128, 192, 192, 256, "max", 0, stride=2),
+    InceptionRow("5a", 352, 192, 320, 160, 224, "avg", 128),
+    InceptionRow("5b", 352, 192, 320, 192, 224, "max", 128),
+)
+
+
+class InceptionModule(nn.Module):
+    """concat(1x1, 1x1 -> 3x3, 1x1 -> 3x3 -> 3x3, pool -> 1x1), then SE on the concatenation."""
+
+    def __init__(self, in_ch: int, row: InceptionRow, se: SEConfig | None) -> None:
+        super().__init__()
+        s = row.stride
+        self.branch1x1 = conv_bn_relu(in_ch, row.n1x1, 1) if row.n1x1 else None
+        self.branch3x3 = nn.Sequential(
+            conv_bn_relu(in_ch, row.n3x3_reduce, 1), conv_bn_relu(row.n3x3_reduce, row.n3x3, 3, s)
+        )
+        self.branch_double = nn.Sequential(
+            conv_bn_relu(in_ch, row.double_reduce, 1),
+            conv_bn_relu(row.double_reduce, row.double, 3),
+            conv_bn_relu(row.double, row.double, 3, s),
+        )
+        # padded like the 3x3 convs beside it, so that the branches agree at any input size (the
+        # released Caffe model pools stride 2 unpadded, rounding up: equal sizes only for even inputs)
+        pool = nn.AvgPool2d(3, s, 1) if row.pool == "avg" else nn.MaxPool2d(3, s, 1)
+        self.branch_pool = nn.Sequential(pool, *([conv_bn_relu(in_ch, row.proj, 1)] if row.proj else []))
+        self.out_channels = row.out_channels(in_ch)
+        self.se = None if se is None else SqueezeExcite(self.out_channels, se)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branches = [self.branch3x3(x), self.branch_double(x), self.branch_pool(x)]
+        if self.branch1x1 is not None:
+            branches.insert(0, self.branch1x1(x))
+        u = torch.cat(branches, 1)  # (N, C, H/s, W/s): U, the output of F_tr
+        return u if self.se is None else self.se(u)
+
+
+@dataclass(frozen=True)
+class BNInceptionConfig:
+    """Everything that defines a BN-Inception; ``se=None`` is the plain network."""
+
+    modules: tuple[InceptionRow, ...] = BN_INCEPTION_MODULES
+    se: SEConfig | None = None
+    num_classes: int = 1000
+    in_chans: int = 3
+    drop_rate: float = 0.0
+
+
+class BNInception(nn.Module):
+    """BN-Inception: a 7x7 / 1x1 / 3x3 stem with two max-pools, then the modules of Fig. 5."""
+
+    def __init__(self, config: BNInceptionConfig) -> None:
+        super().__init__()
+        self.config = cfg = config
+        self.stem = nn.Sequential(
+            conv_bn_relu(cfg.in_chans, 64, 7, 2),  # conv1 7x7/2: (N, 64, 112, 112)
+            nn.MaxPool2d(3, 2, ceil_mode=True),  # (N, 64, 56, 56)
+            conv_bn_relu(64, 64, 1),  # conv2 1x1
+            conv_bn_relu(64, 192, 3),  # conv2 3x3: (N, 192, 56, 56)
+            nn.MaxPool2d(3, 2, ceil_mode=True),  # (N, 192, 28, 28)
+        )
+        width, blocks = 192, []
+        for row in cfg.modules:
+            blocks.append(InceptionModule(width, row, cfg.se))
+            width = blocks[-1].out_channels
+        self.blocks = nn.Sequential(*blocks)  # 3a..5b: (N, 1024, 7, 7) at 224
+        self.num_features = width
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(cfg.drop_rate)
+        self.fc = nn.Linear(width, cfg.num_classes)
+        init_weights(self)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blocks(self.stem(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.avgpool(self.forward_features(x)).flatten(1)  # (N, 1024)
+        return self.fc(self.dropout(x))  # (N, num_classes)
+
+
+def _build(se: SEConfig | None, overrides: dict[str, Any]) -> BNInception:
+    return BNInception(replace_config(BNInceptionConfig(), {"se": se} | overrides, "BN-Inception"))
+
+
+@register_model
+def bn_inception(**overrides: Any) -> BNInception:
+    """BN-Inception (Table 2: 2.03 GFLOPs), the plain twin of :func:`se_bn_inception`."""
+    return _build(None, overrides)
+
+
+@register_model
+def se_bn_inception(**overrides: Any) -> BNInception:
+    """SE-BN-Inception (Fig. 2; Table 2: 2.04 GFLOPs): SE (r = 16) on every module's output."""
+    return _build(SEConfig(), overrides)
