@@ -26,7 +26,7 @@ from torch import nn
 
 from senet.layers.se import SEConfig
 from senet.models.blocks import BasicBlock, Placement, ResidualBlock
-from senet.models.common import init_weights, replace_config
+from senet.models.common import ClassifierNet, init_weights, replace_config
 from senet.registry import register_model
 
 Shortcut = Literal["A", "B"]
@@ -177,7 +177,7 @@ class CifarResNetConfig:
     block_drop_rate: float = 0.0
 
 
-class CifarResNet(nn.Module):
+class CifarResNet(ClassifierNet):
     """A CIFAR residual network from a :class:`CifarResNetConfig` (He initialisation)."""
 
     def __init__(self, config: CifarResNetConfig) -> None:
@@ -196,10 +196,7 @@ class CifarResNet(nn.Module):
                 width = stage.out
             self.add_module(f"layer{index}", nn.Sequential(*blocks))
         self.bn_final = nn.BatchNorm2d(width) if self.preact else nn.Identity()
-        self.num_features = width
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.dropout = nn.Dropout(cfg.drop_rate)
-        self.fc = nn.Linear(width, cfg.num_classes)
+        self.add_head(width, cfg.num_classes, cfg.drop_rate)
         init_weights(self)
 
     def _block(self, in_ch: int, stage: CifarStage, stride: int) -> nn.Module:
@@ -219,10 +216,6 @@ class CifarResNet(nn.Module):
         for index in range(1, len(self.config.stages) + 1):
             x = getattr(self, f"layer{index}")(x)  # (N, C_i, H / 2**(i-1), W / 2**(i-1))
         return self.relu(self.bn_final(x)) if self.preact else x
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.avgpool(self.forward_features(x)).flatten(1)  # (N, C)
-        return self.fc(self.dropout(x))  # (N, num_classes)
 
 
 def resnet_cifar_stages(n: int) -> tuple[CifarStage, ...]:

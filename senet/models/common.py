@@ -1,10 +1,11 @@
-"""Pieces every model family shares: option checking for config presets and He initialisation."""
+"""Pieces the model families share: option checking for presets, He initialisation, the head."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any, TypeVar
 
+import torch
 from torch import nn
 
 C = TypeVar("C")
@@ -35,3 +36,21 @@ def init_weights(model: nn.Module) -> None:
         elif isinstance(m, nn.Linear):
             nn.init.normal_(m.weight, std=0.01)
             nn.init.zeros_(m.bias)
+
+
+class ClassifierNet(nn.Module):
+    """A backbone (``forward_features``: (N, C, h, w)) with the common head: global average
+    pool -> dropout -> ``fc``; :meth:`add_head` sets ``num_features`` = C."""
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def add_head(self, width: int, num_classes: int, drop_rate: float) -> None:
+        self.num_features = width
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(drop_rate)
+        self.fc = nn.Linear(width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.avgpool(self.forward_features(x)).flatten(1)  # (N, C)
+        return self.fc(self.dropout(x))  # (N, num_classes)

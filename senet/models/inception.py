@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from senet.layers.se import SEConfig, SqueezeExcite
-from senet.models.common import init_weights, replace_config
+from senet.models.common import ClassifierNet, init_weights, replace_config
 from senet.registry import register_model
 
 
@@ -109,7 +109,7 @@ class BNInceptionConfig:
     drop_rate: float = 0.0
 
 
-class BNInception(nn.Module):
+class BNInception(ClassifierNet):
     """BN-Inception: a 7x7 / 1x1 / 3x3 stem with two max-pools, then the modules of Fig. 5."""
 
     def __init__(self, config: BNInceptionConfig) -> None:
@@ -127,18 +127,11 @@ class BNInception(nn.Module):
             blocks.append(InceptionModule(width, row, cfg.se))
             width = blocks[-1].out_channels
         self.blocks = nn.Sequential(*blocks)  # 3a..5b: (N, 1024, 7, 7) at 224
-        self.num_features = width
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.dropout = nn.Dropout(cfg.drop_rate)
-        self.fc = nn.Linear(width, cfg.num_classes)
+        self.add_head(width, cfg.num_classes, cfg.drop_rate)
         init_weights(self)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(self.stem(x))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.avgpool(self.forward_features(x)).flatten(1)  # (N, 1024)
-        return self.fc(self.dropout(x))  # (N, num_classes)
 
 
 def _build(se: SEConfig | None, overrides: dict[str, Any]) -> BNInception:

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from senet.layers.se import SEConfig, SqueezeExcite
-from senet.models.common import init_weights, replace_config
+from senet.models.common import ClassifierNet, init_weights, replace_config
 from senet.registry import register_model
 
 
@@ -157,7 +157,7 @@ class InceptionResNetConfig:
     drop_rate: float = 0.2  # TF-slim keeps 0.8
 
 
-class InceptionResNetV2(nn.Module):
+class InceptionResNetV2(ClassifierNet):
     """Inception-ResNet-v2 from an :class:`InceptionResNetConfig` (He initialisation)."""
 
     default_input_size = 299
@@ -187,18 +187,11 @@ class InceptionResNetV2(nn.Module):
                 width = stages[-1].out_channels
         self.blocks = nn.Sequential(*stages)  # (N, 2080, 8, 8)
         self.head, width = sequence((Conv(cfg.head_width, 1),), width)  # Conv2d_7b_1x1
-        self.num_features = width
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.dropout = nn.Dropout(cfg.drop_rate)
-        self.fc = nn.Linear(width, cfg.num_classes)
+        self.add_head(width, cfg.num_classes, cfg.drop_rate)
         init_weights(self)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(self.mixed_5b(self.stem(x))))  # (N, 1536, 8, 8) at 299
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.avgpool(self.forward_features(x)).flatten(1)  # (N, 1536)
-        return self.fc(self.dropout(x))  # (N, num_classes)
 
 
 def _build(se: SEConfig | None, overrides: dict[str, Any]) -> InceptionResNetV2:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from senet.layers.se import SEConfig, SqueezeExcite
-from senet.models.common import init_weights, replace_config
+from senet.models.common import ClassifierNet, init_weights, replace_config
 from senet.registry import register_model
 
 
@@ -34,26 +34,6 @@ def conv_bn(
         nn.BatchNorm2d(out),
     ]
     return nn.Sequential(*layers, *([nn.ReLU(inplace=True)] if relu else []))
-
-
-class _Classifier(nn.Module):
-    """Shared head and ``forward``: global average pool -> dropout -> fc."""
-
-    features: nn.Module
-    fc: nn.Linear
-
-    def _head(self, width: int, num_classes: int, drop_rate: float) -> None:
-        self.num_features = width
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.dropout = nn.Dropout(drop_rate)
-        self.fc = nn.Linear(width, num_classes)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.avgpool(self.forward_features(x)).flatten(1)  # (N, C)
-        return self.fc(self.dropout(x))  # (N, num_classes)
 
 
 # --------------------------------------------------------------------------- MobileNet
@@ -101,7 +81,7 @@ class SeparableBlock(nn.Sequential):
         super().__init__(*layers, *([SqueezeExcite(row.out, se)] if se is not None else []))
 
 
-class MobileNetV1(_Classifier):
+class MobileNetV1(ClassifierNet):
     """MobileNet v1 from a :class:`MobileNetConfig` (He initialisation)."""
 
     def __init__(self, config: MobileNetConfig) -> None:
@@ -113,8 +93,11 @@ class MobileNetV1(_Classifier):
             layers.append(SeparableBlock(width, row, cfg.se))
             width = row.out
         self.features = nn.Sequential(*layers)  # (N, 1024, H/32, W/32)
-        self._head(width, cfg.num_classes, cfg.drop_rate)
+        self.add_head(width, cfg.num_classes, cfg.drop_rate)
         init_weights(self)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
 
 
 # --------------------------------------------------------------------------- ShuffleNet
@@ -191,7 +174,7 @@ class ShuffleUnit(nn.Module):
         return self.relu(torch.cat((self.pool(x), out), 1))  # (N, C, H/2, W/2)
 
 
-class ShuffleNetV1(_Classifier):
+class ShuffleNetV1(ClassifierNet):
     """ShuffleNet v1 from a :class:`ShuffleNetConfig` (He initialisation)."""
 
     def __init__(self, config: ShuffleNetConfig) -> None:
@@ -218,8 +201,11 @@ class ShuffleNetV1(_Classifier):
                 )
                 width = stage.out
         self.features = nn.Sequential(*layers)  # (N, 960, H/32, W/32)
-        self._head(width, cfg.num_classes, cfg.drop_rate)
+        self.add_head(width, cfg.num_classes, cfg.drop_rate)
         init_weights(self)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
 
 
 @register_model

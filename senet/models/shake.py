@@ -31,7 +31,7 @@ from torch import nn
 from senet.layers.se import SEConfig
 from senet.models.blocks import Placement, ResidualBlock
 from senet.models.cifar import residual_sum
-from senet.models.common import init_weights, replace_config
+from senet.models.common import ClassifierNet, init_weights, replace_config
 from senet.registry import register_model
 
 ForwardMix = Literal["shake", "even"]
@@ -176,7 +176,7 @@ class ShakeBlock(ResidualBlock):
         return residual_sum(self.se, self.placement, self.residual, x, shortcut)
 
 
-class ShakeResNet(nn.Module):
+class ShakeResNet(ClassifierNet):
     """A Shake-Shake network from a :class:`ShakeConfig` (He initialisation)."""
 
     def __init__(self, config: ShakeConfig) -> None:
@@ -191,11 +191,8 @@ class ShakeResNet(nn.Module):
                 blocks.append(ShakeBlock(width, stage, stage.stride if i == 0 else 1, cfg))
                 width = stage.out
             self.add_module(f"layer{index}", nn.Sequential(*blocks))
-        self.num_features = width
         self.relu = nn.ReLU(inplace=True)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.dropout = nn.Dropout(cfg.drop_rate)
-        self.fc = nn.Linear(width, cfg.num_classes)
+        self.add_head(width, cfg.num_classes, cfg.drop_rate)
         init_weights(self)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -203,10 +200,6 @@ class ShakeResNet(nn.Module):
         for index in range(1, len(self.config.stages) + 1):
             x = getattr(self, f"layer{index}")(x)  # (N, C_i, H / 2**(i-1), W / 2**(i-1))
         return self.relu(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.avgpool(self.forward_features(x)).flatten(1)  # (N, C)
-        return self.fc(self.dropout(x))  # (N, num_classes)
 
 
 def shake_stages(blocks: int, width: int, mid: int | None = None) -> tuple[ShakeStage, ...]:
