@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from senet.train.cli import add_train_args, apply_threads, config_from_args
@@ -37,6 +40,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="also train the plain twin (se_X -> X, or NAME) and compare; the default without --model",
     )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="comparison: train the two networks in this many processes at once "
+        "(default 2 when the recipe uses 1 thread and there are >= 2 cores, else 1)",
+    )
     p.add_argument("--resume", default=None, metavar="RUN", help="continue the run in folder RUN")
     p.add_argument("--json", action="store_true", help="print the result(s) as JSON on stdout")
     p.set_defaults(run=run)
@@ -54,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     except NonFiniteLossError as err:
         print(f"senet train: {err}", file=sys.stderr)
         return 3
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun only rank 0 reports
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
     else:
@@ -73,16 +85,21 @@ def _compare(args: argparse.Namespace) -> list[FitResult]:
     se_config = config_from_args(args)
     twin = plain_twin(se_config.model) if args.twin in (None, "auto") else args.twin
     root = Path(se_config.out_dir or f"runs/compare-{time.strftime('%Y%m%d-%H%M%S')}")
-    results = []
-    for name in (se_config.model, twin):
-        config = se_config.replace(model=name, out_dir=str(root / name))
-        if not args.quiet:
-            print(
-                f"== {name} ({config.data.dataset}, recipe {config.recipe}, {config.epochs} epochs)",
-                file=sys.stderr,
-            )
-        results.append(fit(config, quiet=args.quiet))
-    return results
+    configs = [se_config.replace(model=name, out_dir=str(root / name)) for name in (se_config.model, twin)]
+    jobs = args.jobs or (2 if se_config.threads == 1 and (os.cpu_count() or 1) >= 2 else 1)
+    if not args.quiet:
+        how = f"{jobs} processes at once" if jobs > 1 else "one after the other"
+        print(
+            f"training {se_config.model} and its plain twin {twin} on {se_config.data.dataset} "
+            f"(recipe {se_config.recipe}, {se_config.epochs} epochs, seed {se_config.seed}), {how}",
+            file=sys.stderr,
+        )
+    if jobs == 1:
+        return [fit(config, quiet=args.quiet) for config in configs]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(configs)), mp_context=context) as pool:
+        futures = [pool.submit(fit, config, quiet=args.quiet, progress=False) for config in configs]
+        return [future.result() for future in futures]
 
 
 def format_results(results: list[FitResult]) -> str:

@@ -228,6 +228,8 @@ def _check(config: TrainConfig, env: dist.DistEnv) -> None:
         raise ConfigError(
             "amp='fp16' needs a CUDA device (it uses a gradient scaler); use amp=bf16 on the CPU"
         )
+    if config.sync_bn and env.distributed and env.device.type != "cuda":
+        raise ConfigError("sync_bn=true needs CUDA devices: torch's SyncBatchNorm runs on GPU modules only")
     if config.batch_size % env.world_size:
         raise ConfigError(
             f"batch_size={config.batch_size} does not split evenly over {env.world_size} processes"
@@ -266,12 +268,15 @@ def load_result(run_dir: str | Path) -> FitResult | None:
     return FitResult(**json.loads(path.read_text())) if path.is_file() else None
 
 
-def fit(config: TrainConfig, *, resume: bool = False, quiet: bool = False) -> FitResult:
+def fit(
+    config: TrainConfig, *, resume: bool = False, quiet: bool = False, progress: bool = True
+) -> FitResult:
     """Train ``config.model`` on ``config.data`` in the run folder ``config.out_dir``.
 
     With ``resume=True`` the newest checkpoint in that folder (if any) is loaded with its
     optimizer, scheduler and RNG states and training continues from the next epoch. Writes
-    ``config.json``, ``metrics.jsonl``, ``checkpoints/`` and finally ``result.json``.
+    ``config.json``, ``metrics.jsonl``, ``checkpoints/`` and finally ``result.json``. ``quiet``
+    prints nothing on stderr; ``progress=False`` keeps the per-epoch lines but no progress bar.
     """
     env = dist.init(config.device)
     saved = torch.get_num_threads(), torch.get_deterministic_debug_mode()
@@ -337,7 +342,7 @@ def fit(config: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Fi
             try:
                 stats = train_one_epoch(
                     train_model, train_loader, optimizer=optimizer, scheduler=scheduler, epoch=epoch,
-                    config=config, env=env, scaler=scaler, show=show,
+                    config=config, env=env, scaler=scaler, show=show and progress,
                 )  # fmt: skip
             except NonFiniteLossError as err:
                 where = (
@@ -366,7 +371,7 @@ def fit(config: TrainConfig, *, resume: bool = False, quiet: bool = False) -> Fi
                     for key in ("train_loss", "train_top1", "val_loss", "top1", "top5", "lr"):
                         writer.add_scalar(key, metrics[key], epoch + 1)
                 if show:
-                    print(_epoch_line(metrics, config.epochs), file=sys.stderr)
+                    print(f"{config.model} {_epoch_line(metrics, config.epochs)}", file=sys.stderr)
                 if (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs:
                     last = ckpt.save_checkpoint(
                         run_dir, epoch=epoch + 1, model=model, config=config.to_dict(), data_info=info.to_dict(),

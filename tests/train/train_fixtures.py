@@ -40,3 +40,28 @@ def subprocess_env() -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ddp_worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
+    """One process of a CPU DDP job (gloo), set up the way torchrun sets the environment."""
+    import torch
+
+    from senet.train import fit
+
+    os.environ.update(
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world_size),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+    )
+    torch.set_num_threads(1)
+    fit(tiny_config(out_dir, epochs=2), quiet=True)
