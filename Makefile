@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/senet complexity
+	$(BIN)/senet train
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
