@@ -12,6 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
+from senet.analysis.hooks import se_blocks
 from senet.analysis.plots import plot_all
 from senet.analysis.report import analyze, default_blocks, format_report
 from senet.analysis.stats import HIGH, LOW
@@ -67,18 +68,18 @@ def run(args: argparse.Namespace) -> int:
     bad = [k for k in classes if not 0 <= k < info.num_classes]
     if bad:
         raise ConfigError(f"--classes {bad}: class indices run from 0 to {info.num_classes - 1}")
-    analysis = analyze(
-        model, loader, classes=info.classes, model_name=config.model, low=args.low, high=args.high,
-        with_importance=not args.no_importance, limit_batches=args.limit_batches,
-    )  # fmt: skip
-    names = [b.name for b in analysis.blocks]
+    names = list(se_blocks(model))
     blocks = args.blocks or default_blocks(names)
     unknown = [b for b in blocks if b not in names]
     if unknown:
         raise ConfigError(f"--blocks {unknown}: the model's SE blocks are {names}")
     out = Path(args.out) if args.out else Path(args.checkpoint) / "analysis"
-    if not out.suffix == "" and out.is_file():
+    if out.is_file():
         raise ConfigError(f"--out {out}: is a file; give a folder")
+    analysis = analyze(
+        model, loader, classes=info.classes, model_name=config.model, low=args.low, high=args.high,
+        with_importance=not args.no_importance, limit_batches=args.limit_batches,
+    )  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     analysis.save_json(out / "summary.json")
     paths = plot_all(analysis, out, blocks=blocks, classes=classes, channels=args.channels)

@@ -1,0 +1,104 @@
+"""`senet ablate` and `senet analyze` end to end on tiny digits runs (a few seconds on one thread)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from senet.analysis import ablation
+from senet.cli import main
+from senet.data import DataConfig, build_loaders
+from senet.train.checkpoint import save_checkpoint
+from senet.train.config import TrainConfig
+from senet.train.models import build_model
+
+TINY = ["--epochs", "1", "--batch-size", "32", "--input-size", "8", "--threads", "1", "--quiet",
+        "--set", "data.limit_train=64", "--set", "data.limit_val=32"]  # fmt: skip
+
+
+def test_ablate_prints_the_table_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls = []
+    real_fit = ablation.fit
+
+    def counting_fit(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(args[0].out_dir)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(ablation, "fit", counting_fit)
+    argv = ["ablate", "--grid", "table15", "--seeds", "0", "--out", str(tmp_path), *TINY]
+    assert main(argv) == 0
+    first = capsys.readouterr().out
+    assert len(calls) == 2 and "SE_3x3" in first and "± -" in first and "22.48 / 6.02" in first
+    assert main(argv) == 0
+    assert len(calls) == 2 and capsys.readouterr().out == first  # nothing retrained, the same table
+    md = (tmp_path / "table.md").read_text()
+    assert md.startswith("**Table 15") and "| SE_3x3 |" in md
+    assert (tmp_path / "SE_3x3" / "seed-0" / "result.json").is_file()
+
+
+def test_ablate_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ablate", "--grid", "table10", "--axis", "gate=tanh"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["ablate", "--axis", "reduction=4", "--seed", "3"]) == 2
+    assert "--seeds" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained se_resnet20_cifar saved as a training checkpoint for the digits (3 classes seen)."""
+    run = tmp_path_factory.mktemp("run")
+    config = TrainConfig(
+        model="se_resnet20_cifar", data=DataConfig(dataset="digits", input_size=8, workers=0)
+    )
+    _, _, info = build_loaders(config.data, batch_size=32)
+    torch.manual_seed(0)
+    model = build_model(config, info)
+    save_checkpoint(run, epoch=1, model=model, state={}, config=config.to_dict(), data_info=info.to_dict())
+    return run
+
+
+def test_analyze_writes_summary_and_plots(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "analysis"
+    argv = [
+        "analyze",
+        "--checkpoint",
+        str(checkpoint),
+        "--out",
+        str(out),
+        "--set",
+        "limit_val=60",
+        "--threads",
+        "1",
+    ]
+    assert main([*argv, "--classes", "0", "9"]) == 0
+    printed = capsys.readouterr().out
+    assert "SE_4_3" in printed and "60 images" in printed
+    for name in ("summary.json", "class_means.png", "saturation.png", "specificity.png", "importance.png"):
+        assert (out / name).stat().st_size > 1000, name
+        if name.endswith(".png"):
+            assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["images"] == 60 and len(summary["blocks"]) == 9 and len(summary["classes"]) == 10
+    last = summary["blocks"][-1]
+    assert last["name"] == "layer3.2.se" and last["channels"] == 64
+    assert len(last["class_means"]) == 10 and len(last["class_means"][0]) == 64
+    assert set(last["importance"]) >= {"drop_mean_gate", "drop_ones"}
+    assert 0 <= last["near_one"] <= 1 and last["specificity"] >= 0
+
+
+def test_analyze_rejects_bad_arguments(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["analyze", "--checkpoint", str(checkpoint), "--out", str(tmp_path), "--no-importance",
+            "--set", "limit_val=20", "--threads", "1"]  # fmt: skip
+    assert main([*base, "--classes", "12"]) == 2
+    assert "--classes [12]" in capsys.readouterr().err
+    assert main([*base, "--blocks", "layer9.0.se"]) == 2
+    assert "layer9.0.se" in capsys.readouterr().err
