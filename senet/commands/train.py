@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from senet.train.cli import add_train_args, apply_threads, config_from_args
+from senet.train.cli import add_train_args, config_from_args
 from senet.train.config import TrainConfig
 from senet.train.engine import CONFIG, FitResult, NonFiniteLossError, fit
 from senet.train.models import plain_twin
@@ -29,7 +29,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="train a network (no arguments: SE network vs its plain twin on the embedded digits)",
         description="Train with a named recipe (imagenet, ablation, mobile, senet154, cifar, fast) and "
         "overrides. With no --model, trains the recipe's SE network and its plain twin and compares them.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_train_args(p)
     p.add_argument(
@@ -53,7 +52,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    apply_threads(args)
     try:
         if args.resume:
             results = [_resume(args)]

@@ -32,6 +32,7 @@ TRAIN_FLAGS: list[tuple[str, str, type, str]] = [
     ("--device", "device", str, "auto, cpu, cuda, cuda:1 ..."),
     ("--seed", "seed", int, "random seed"),
     ("--out", "out_dir", str, "run folder (default runs/<model>-<dataset>-<time>)"),
+    ("--threads", "threads", int, "torch CPU threads, 0 = one per core (the fast recipe uses 1)"),
 ]
 SWITCHES: list[tuple[str, str, str]] = [
     ("--channels-last", "channels_last", "channels_last memory format"),
@@ -70,7 +71,6 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
         help="override any TrainConfig field, e.g. --set lr=0.05 --set data.cutout=8 "
         "--set model_overrides.se.reduction=8 (repeatable; applied after the flags)",
     )
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
 
 
