@@ -7,8 +7,9 @@
 
 from senet.train.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from senet.train.config import RECIPES, TrainConfig, recipe
-from senet.train.engine import FitResult, NonFiniteLossError, evaluate, fit, load_result, train_one_epoch
+from senet.train.engine import FitResult, NonFiniteLossError, evaluate, fit, train_one_epoch
 from senet.train.overrides import ConfigError
+from senet.train.rundir import load_result
 
 __all__ = [
     "RECIPES",

@@ -13,7 +13,6 @@ import os
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,42 +28,22 @@ from senet.train.models import build_model, model_complexity
 from senet.train.optim import build_optimizer, build_scheduler, freeze_bn
 from senet.train.overrides import ConfigError
 from senet.train.progress import Progress, format_seconds
-
-RESULT = "result.json"
-METRICS = "metrics.jsonl"
-CONFIG = "config.json"
+from senet.train.rundir import (
+    CONFIG,
+    METRICS,
+    RESULT,
+    FitResult,
+    append_metrics,
+    default_run_dir,
+    load_result,
+    mean,
+    read_metrics,
+    truncate_metrics,
+)
 
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite; training stopped and the last good checkpoint was kept."""
-
-
-@dataclass(frozen=True)
-class FitResult:
-    """What a finished run reports (also written to ``RUN/result.json``).
-
-    Errors are percentages (100 - accuracy); ``macs`` are the paper's "FLOPs" (multiply-adds of
-    one forward pass at ``input_size``).
-    """
-
-    run_dir: str
-    checkpoint: str
-    model: str
-    dataset: str
-    epochs: int
-    top1: float
-    top5: float
-    top1_error: float
-    top5_error: float
-    val_loss: float
-    params: int
-    macs: int
-    input_size: int
-    seconds: float
-    train_images_per_second: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManager:
@@ -198,11 +177,6 @@ def set_base_lr(
     scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
 
 
-def default_run_dir(config: TrainConfig) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{config.model}-{config.data.dataset}-{stamp}"
-
-
 def _setup_determinism(config: TrainConfig, env: dist.DistEnv) -> None:
     torch.manual_seed(config.seed)
     if config.threads:
@@ -241,31 +215,6 @@ def _check(config: TrainConfig, env: dist.DistEnv) -> None:
             raise ConfigError(
                 "tensorboard=true needs the tensorboard package (pip install tensorboard)"
             ) from None
-
-
-def _truncate_metrics(path: Path, epochs_done: int) -> None:
-    """Drop metric lines of epochs after the checkpoint being resumed (a killed run may have logged them)."""
-    if not path.is_file():
-        return
-    keep = [
-        line
-        for line in path.read_text().splitlines()
-        if line.strip() and json.loads(line)["epoch"] <= epochs_done
-    ]
-    ckpt.write_atomic(path, "".join(line + "\n" for line in keep))
-
-
-def _append_line(path: Path, row: dict[str, Any]) -> None:
-    with open(path, "a") as f:
-        f.write(json.dumps(row) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def load_result(run_dir: str | Path) -> FitResult | None:
-    """The result of a finished run folder, or None if it has not finished."""
-    path = Path(run_dir) / RESULT
-    return FitResult(**json.loads(path.read_text())) if path.is_file() else None
 
 
 def fit(
@@ -322,7 +271,7 @@ def fit(
             run_dir.mkdir(parents=True, exist_ok=True)
             ckpt.clean_partial(run_dir)
             ckpt.write_atomic(run_dir / CONFIG, json.dumps(config.to_dict(), indent=2) + "\n")
-            _truncate_metrics(run_dir / METRICS, start_epoch)
+            truncate_metrics(run_dir / METRICS, start_epoch)
             (run_dir / RESULT).unlink(missing_ok=True)
         counts = model_complexity(config, info)
         train_model = dist.wrap(model, env, sync_bn=config.sync_bn)
@@ -365,8 +314,11 @@ def fit(
                 "lr": optimizer.param_groups[0]["lr"],
                 "epoch_seconds": seconds,
             }
+            bad = len(train_loader.bad_images) + len(val_loader.bad_images)
+            if bad:  # only with data.skip_bad_images; each file was named when it was skipped
+                metrics["skipped_images"] = bad
             if env.is_main:
-                _append_line(run_dir / METRICS, metrics)
+                append_metrics(run_dir / METRICS, metrics)
                 if writer is not None:
                     for key in ("train_loss", "train_top1", "val_loss", "top1", "top5", "lr"):
                         writer.add_scalar(key, metrics[key], epoch + 1)
@@ -387,11 +339,12 @@ def fit(
             dist.barrier(env)
         if not metrics:  # resumed a finished run: evaluate the loaded weights
             metrics = evaluate(
-                train_model, val_loader, env=env, amp=config.amp, channels_last=config.channels_last
-            )
+                train_model, val_loader, env=env, amp=config.amp, channels_last=config.channels_last,
+                limit_batches=config.limit_val_batches,
+            )  # fmt: skip
         if writer is not None:
             writer.close()
-        history = _history(run_dir / METRICS) if env.is_main else []
+        history = read_metrics(run_dir / METRICS) if env.is_main else []
         result = FitResult(
             run_dir=str(run_dir),
             checkpoint=str(ckpt.list_checkpoints(run_dir)[-1]) if env.is_main else "",
@@ -407,7 +360,7 @@ def fit(
             macs=counts.macs,
             input_size=info.input_size,
             seconds=sum(row.get("epoch_seconds", 0.0) for row in history),
-            train_images_per_second=_mean([row.get("train_images_per_second", 0.0) for row in history]),
+            train_images_per_second=mean([row.get("train_images_per_second", 0.0) for row in history]),
         )
         if env.is_main:
             ckpt.write_atomic(run_dir / RESULT, json.dumps(result.to_dict(), indent=2) + "\n")
@@ -416,16 +369,6 @@ def fit(
         torch.set_num_threads(saved[0])  # fit() is a library call: leave the process as it was
         torch.set_deterministic_debug_mode(saved[1])
         dist.shutdown()
-
-
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values) if values else 0.0
-
-
-def _history(path: Path) -> list[dict[str, Any]]:
-    return (
-        [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
-    )
 
 
 def _epoch_line(m: dict[str, Any], epochs: int) -> str:
@@ -444,4 +387,14 @@ def _tensorboard(config: TrainConfig, run_dir: Path) -> Any:
     return SummaryWriter(log_dir=str(run_dir / "tensorboard"))
 
 
-__all__ = ["FitResult", "NonFiniteLossError", "evaluate", "fit", "load_result", "train_one_epoch"]
+# CONFIG, RESULT, FitResult and load_result are re-exported: senet.analysis imports them from here
+__all__ = [
+    "CONFIG",
+    "RESULT",
+    "FitResult",
+    "NonFiniteLossError",
+    "evaluate",
+    "fit",
+    "load_result",
+    "train_one_epoch",
+]

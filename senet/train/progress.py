@@ -1,7 +1,7 @@
 """A dependency-free progress bar on stderr: batches done, images/s, ETA and running metrics.
 
-On a terminal the line is redrawn in place (at most 5 times a second); otherwise (logs, CI) one
-line is printed when the bar closes, so captured output stays short.
+On a terminal the line is redrawn in place (at most 5 times a second); otherwise (logs, CI) the
+bar stays silent and only the caller's per-epoch summary lines appear.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class Progress:
 
     def close(self, summary: str | None = None) -> None:
         """Finish the bar; ``summary`` (if given) replaces it as the final line."""
-        if not self.enabled:
+        if not self.enabled or (summary is None and not self.tty):  # logs: the caller's epoch line suffices
             return
         text = summary if summary is not None else self.line()
         self.stream.write(("\r" if self.tty else "") + text + ("\x1b[K" if self.tty else "") + "\n")

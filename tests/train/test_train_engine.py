@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 
@@ -93,3 +94,16 @@ def test_frozen_bn_in_the_last_epochs(tmp_path) -> None:
     groups = found.state["optimizer"]["param_groups"]
     assert [g["name"] for g in groups] == ["weights", "norm"] and groups[1]["lr"] == 0.0 < groups[0]["lr"]
     assert torch.is_tensor(found.weights["bn1.running_mean"])
+
+
+def test_config_problems_are_reported_before_training(tmp_path) -> None:
+    from senet.train import ConfigError
+
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="fp16"):
+            fit(tiny_config(tmp_path / "a", amp="fp16"), quiet=True)  # fp16 needs a GPU
+    with pytest.raises(ConfigError, match="data.root"):
+        fit(tiny_config(tmp_path / "b").with_overrides(["data.dataset=mnist", "data.root="]), quiet=True)
+    if importlib.util.find_spec("tensorboard") is None:
+        with pytest.raises(ConfigError, match="tensorboard"):
+            fit(tiny_config(tmp_path / "c", tensorboard=True), quiet=True)
