@@ -11,40 +11,23 @@ A CPU-sized run: the paper's 224 px networks are far beyond a 2-core budget.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
-from senet.commands.train import format_results
-from senet.train import fit, recipe
-
-ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "imagenette-mini"
+from train_common import run
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", default=str(ROOT), help="class-folder tree with train/ and val/")
-    p.add_argument("--out", default="runs/bench-imagenette", help="run folder")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    args = p.parse_args()
-    if not Path(args.root).is_dir():
-        print(f"imagenette-mini not found at {args.root}; pass --root", file=sys.stderr)
+    overrides = [
+        "data.dataset=folder",
+        "data.input_size=32",
+        "data.augment=imagenet",
+        "data.scale=0.35,1.0",
+        "data.workers=2",
+        "epochs=15",
+    ]
+    result = run(__doc__, dataset="imagenette-mini", out="runs/bench-imagenette", overrides=overrides)
+    if result is None:
         return 2
-    config = recipe("fast").with_overrides(
-        [
-            "data.dataset=folder",
-            f"data.root={args.root}",
-            "data.input_size=32",
-            "data.augment=imagenet",
-            "data.scale=0.35,1.0",
-            "data.workers=2",
-            "epochs=15",
-            f"out_dir={args.out}",
-        ]
-        + args.overrides
-    )
-    result = fit(config)
-    print(format_results([result]))
     print(
         f"imagenette-mini val top-1 {result.top1:.2f}% / top-5 {result.top5:.2f}% in {result.seconds:.0f} s"
     )
