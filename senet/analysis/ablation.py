@@ -22,8 +22,8 @@ import torch
 
 from senet.analysis.grids import Grid, Variant, merge_overrides
 from senet.api import create_model
-from senet.train.config import TrainConfig
-from senet.train.engine import CONFIG, FitResult, fit, load_result
+from senet.train import FitResult, TrainConfig, fit, load_result
+from senet.train.engine import CONFIG
 from senet.train.models import resolve_overrides
 from senet.train.overrides import ConfigError
 

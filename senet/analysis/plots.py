@@ -54,7 +54,7 @@ def plot_class_means(
             ax.plot(x, [block.class_means[k][c] for c in idx], lw=1.1, label=analysis.classes[k])
         ax.plot(x, [block.overall_means[c] for c in idx], "k--", lw=1.3, label="all")
         ax.set_title(f"{block.paper_name} ({block.name})" if block.paper_name != block.name else block.name)
-        ax.set_xlabel(f"channel ({len(idx)} of {block.channels})")
+        ax.set_xlabel(f"sampled channel ({len(idx)} of {block.channels})")
         ax.set_ylabel("mean excitation")
     for ax in axes.flat[len(chosen) :]:
         ax.axis("off")

@@ -65,17 +65,24 @@ def pm(mean: float, std: float | None, digits: int = 2) -> str:
     return f"{mean:.{digits}f} ± {'-' if std is None else f'{std:.{digits}f}'}"
 
 
-def _cells(row: Row) -> list[str]:
-    paper = "" if row.paper is None else f"{row.paper[0]:.2f} / {row.paper[1]:.2f}"
-    return [
-        row.variant,
-        pm(row.top1_mean, row.top1_std),
-        pm(row.top5_mean, row.top5_std),
-        f"{row.params / 1e6:.4f}",
-        f"{row.macs / 1e9:.4f}",
-        str(row.seeds),
-        paper,
-    ]
+def _table(rows: Sequence[Row]) -> list[list[str]]:
+    """Header and cells; the paper column only when some row has the paper's numbers."""
+    with_paper = any(r.paper is not None for r in rows)
+    header = HEADER if with_paper else HEADER[:-1]
+    table = [header]
+    for r in rows:
+        cells = [
+            r.variant,
+            pm(r.top1_mean, r.top1_std),
+            pm(r.top5_mean, r.top5_std),
+            f"{r.params / 1e6:.4f}",
+            f"{r.macs / 1e9:.4f}",
+            str(r.seeds),
+        ]
+        if with_paper:
+            cells.append("" if r.paper is None else f"{r.paper[0]:.2f} / {r.paper[1]:.2f}")
+        table.append(cells)
+    return table
 
 
 HEADER = ["variant", "top-1 err (%)", "top-5 err (%)", "params (M)", "GFLOPs", "seeds", "paper top-1 / top-5"]
@@ -83,25 +90,24 @@ HEADER = ["variant", "top-1 err (%)", "top-5 err (%)", "params (M)", "GFLOPs", "
 
 def format_text(rows: Sequence[Row], *, title: str = "") -> str:
     """A fixed-width table for the terminal."""
-    table = [HEADER] + [_cells(r) for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(HEADER))]
+    table = _table(rows)
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     lines = [title] if title else []
     for line in table:
-        lines.append(
-            "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(line, widths, strict=True))
-            )
+        cells = (
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))
         )
+        lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
 
 def format_markdown(rows: Sequence[Row], *, title: str = "") -> str:
     """A GitHub Markdown table (errors as mean ± std over seeds)."""
+    header, *body = _table(rows)
     lines = [f"**{title}**", ""] if title else []
-    lines.append("| " + " | ".join(HEADER) + " |")
-    lines.append("|" + "|".join(["---"] + ["---:"] * (len(HEADER) - 1)) + "|")
-    lines.extend("| " + " | ".join(_cells(r)) + " |" for r in rows)
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
+    lines.extend("| " + " | ".join(cells) + " |" for cells in body)
     return "\n".join(lines) + "\n"
 
 

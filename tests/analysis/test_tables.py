@@ -45,4 +45,14 @@ def test_rows_markdown_csv_and_text() -> None:
     assert parsed[0]["params"] == "272000" and parsed[0]["macs"] == "41000000"
     text = format_text(rows, title="T").splitlines()
     assert text[0] == "T" and text[1].startswith("variant") and "11.00 ± 1.41" in text[2]
-    assert len({len(line) for line in text[1:]}) == 1  # aligned columns
+    ends = [
+        line.index(cell) + len(cell)
+        for line, cell in zip(text[1:], ["top-1 err (%)", "11.00 ± 1.41", "20.00 ± -"], strict=True)
+    ]
+    assert len(set(ends)) == 1  # right-aligned numeric columns
+
+
+def test_the_paper_column_only_when_a_row_has_paper_numbers() -> None:
+    rows = summarize([_cell(Variant("r=4", {}), 0, 10.0, 1.0), _cell(Variant("r=16", {}), 0, 11.0, 1.0)])
+    assert "paper" not in format_text(rows) and "paper" not in format_markdown(rows)
+    assert format_markdown(rows).splitlines()[2] == "| r=4 | 10.00 ± - | 1.00 ± - | 0.2720 | 0.0410 | 1 |"
