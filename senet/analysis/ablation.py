@@ -103,12 +103,16 @@ def _normalised(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_same_config(cell: Cell) -> None:
-    """A cell folder written by an earlier run must hold the same configuration as this one."""
+    """A cell folder written by an earlier run must hold the same configuration as this one.
+
+    Fields present in only one of the two (a TrainConfig field added or removed by an upgrade of
+    senet) are not compared.
+    """
     path = cell.run_dir / CONFIG
     if not path.is_file():
         return
     old, new = json.loads(path.read_text()), _normalised(cell.config.to_dict())
-    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
     if changed:
         raise ConfigError(
             f"{cell.run_dir}: trained with a different configuration (fields {changed}); "
