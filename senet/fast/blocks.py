@@ -9,7 +9,9 @@ residual branch is a 1x1 (the Bottleneck), the squeeze F_sq is taken *before* it
     z = mean_hw(W3 y + b3) = W3 mean_hw(y) + b3          (y: the input of the last 1x1 conv)
 
 which pools a tensor with C/4 channels instead of C (a 1x1 stride-1 convolution is linear per
-position, so averaging commutes with it). The block is eval-only: it writes in place into its
+position, so averaging commutes with it); it is used where it reads less memory (the early,
+large feature maps). Plain blocks fuse the sum and ReLU into the last convolution when it is a
+:class:`senet.fast.packed.PackedConv`. The block is eval-only: it writes in place into its
 own intermediates and needs parameters that do not require grad.
 """
 
@@ -20,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from senet.fast.ops import excite
+from senet.fast.packed import PackedConv, conv_add_relu_, conv_relu
 from senet.layers.se import SqueezeExcite
 from senet.models.blocks import BasicBlock, Bottleneck, ResidualBlock
 
@@ -44,10 +47,11 @@ def _as_conv(module: nn.Module | None) -> nn.Module | None:
     return module
 
 
-def _is_pointwise(conv: nn.Conv2d) -> bool:
+def _is_pointwise(conv: nn.Module) -> bool:
     """A 1x1, stride-1, unpadded, ungrouped convolution: linear per position."""
     return (
-        conv.kernel_size == (1, 1)
+        isinstance(conv, nn.Conv2d)
+        and conv.kernel_size == (1, 1)
         and conv.stride == (1, 1)
         and conv.padding in ((0, 0), "valid")
         and conv.groups == 1
@@ -82,47 +86,64 @@ class FastBlock(nn.Module):
             self.se is not None
             and self.placement == "standard"
             and self.se.squeeze == "avg"
-            and isinstance(last, nn.Conv2d)
             and _is_pointwise(last)
         )
+        self.divide = self.se is not None and isinstance(self.se.gate, nn.Sigmoid)  # s > 0
 
-    def _residual(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """F(x) (N, C, H', W') and the input y of its last convolution."""
-        *head, last = self.convs
+    def _branch(self, x: torch.Tensor) -> torch.Tensor:
+        """The residual branch F up to the input y of its last convolution."""
+        *head, _ = self.convs
         y = x
         for conv in head:
-            y = conv(y).relu_()
+            y = conv_relu(conv, y)
         if self.se is not None and self.placement == "3x3":
             y = self.se(y)  # SE_3x3 (Table 15), before the last convolution
-        return last(y), y
+        return y
 
-    def _excitation(self, u: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """s for the standard placement: (N, C, 1, 1), or (N, C, H, W) without a squeeze."""
-        se = self.se
-        if not self.pool_before_last:
-            return se.excitation(u)
-        last = self.convs[-1]
-        z = F.linear(y.mean((2, 3)), last.weight.flatten(1), last.bias)  # (N, C) = F_sq(u)
+    def _excitation_from_input(self, y: torch.Tensor) -> torch.Tensor:
+        """s (N, C, 1, 1) from the input y of the last 1x1 conv: F_sq(u) = W3 mean_hw(y) + b3."""
+        se, last = self.se, self.convs[-1]
+        z = F.linear(y.mean((2, 3)), last.weight.flatten(1), last.bias)  # (N, C)
         s = excite(z, se.fc1.weight, se.fc1.bias, se.fc2.weight, se.fc2.bias, se.gate)  # (N, C)
         return s[:, :, None, None]
 
+    def _se_tail(self, y: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
+        """relu(s * W3(y) + shortcut) for the standard placement, by the cheapest exact route.
+
+        Memory traffic, in elements of the (N, C, H, W) maps, decides (C' = C/4 channels in y):
+
+        - divide: s from y (N*C'*H*W + C*C'), then s * relu(W3 y + shortcut / s) with the sum and
+          ReLU fused into the packed conv: 4*N*C*H*W for the in-place divide and multiply. Exact
+          for s > 0 (sigmoid), with s clamped at 1e-12 against underflow.
+        - pool y: s from y, then addcmul + ReLU (6*N*C*H*W), when N*C'*H*W + C*C' < N*C*H*W.
+        - plain: s from u (N*C*H*W), then addcmul + ReLU.
+        """
+        last = self.convs[-1]
+        n, mid, h, w = y.shape
+        c, hw = last.weight.shape[0], h * w
+        if self.pool_before_last:
+            pool_y = n * mid * hw + c * mid
+            if self.divide and isinstance(last, PackedConv) and pool_y + 4 * n * c * hw < 7 * n * c * hw:
+                s = self._excitation_from_input(y).clamp_min_(1e-12)
+                return last.add_relu_(y, shortcut.div_(s)).mul_(s)  # s * relu(u + shortcut / s)
+            if pool_y < n * c * hw:
+                u = last(y)
+                return torch.addcmul(shortcut, u, self._excitation_from_input(y), out=u).relu_()
+        u = last(y)  # (N, C, H, W)
+        return torch.addcmul(shortcut, u, self.se.excitation(u), out=u).relu_()  # Axpy + ReLU
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if self.downsample is None else self.downsample(x)
-        se, where = self.se, self.placement
+        se, where, last = self.se, self.placement, self.convs[-1]
         if se is None or where == "3x3":
-            u, _ = self._residual(x)
-            return u.add_(shortcut).relu_()
+            return conv_add_relu_(last, self._branch(x), shortcut)
         if where == "standard":
-            u, y = self._residual(x)
-            return torch.addcmul(shortcut, u, self._excitation(u, y), out=u).relu_()  # Axpy + ReLU
+            return self._se_tail(self._branch(x), shortcut)
         if where == "pre":
-            u, _ = self._residual(se(x))
-            return u.add_(shortcut).relu_()
+            return conv_add_relu_(last, self._branch(se(x)), shortcut)
         if where == "identity":
-            u, _ = self._residual(x)
-            return u.add_(se(shortcut)).relu_()
-        u, _ = self._residual(x)
-        return se(u.add_(shortcut).relu_())  # post
+            return conv_add_relu_(last, self._branch(x), se(shortcut))
+        return se(conv_add_relu_(last, self._branch(x), shortcut))  # post
 
     def extra_repr(self) -> str:
         return f"placement={self.placement}, pool_before_last={self.pool_before_last}"

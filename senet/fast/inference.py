@@ -3,7 +3,7 @@
 Steps, each exact in float32 up to rounding: fold eval-mode BN into the convolutions
 (:mod:`senet.fast.fold`); replace every residual block by :class:`senet.fast.blocks.FastBlock`
 (in-place ReLUs, the SE scale fused with the residual sum and ReLU, squeeze before the last
-1x1 conv); optionally channels_last memory format, bfloat16 weights and activations, and
+1x1 conv); oneDNN-prepacked convolutions with fused ReLU / sum post-ops; optionally channels_last memory format, bfloat16 weights and activations, and
 ``torch.compile``. The input model is never modified.
 """
 
@@ -16,6 +16,8 @@ from torch import nn
 
 from senet.fast.blocks import FastBlock, is_post_activation_block
 from senet.fast.fold import fold_batch_norms
+from senet.fast.packed import pack_convolutions, packing_supported
+from senet.layers.se import SqueezeExcite
 from senet.models.cifar import CifarResNet
 from senet.models.resnet import ResNet
 
@@ -61,6 +63,7 @@ def optimize(
     dtype: torch.dtype = torch.float32,
     channels_last: bool = True,
     compile: bool = False,
+    prepack: bool = True,
 ) -> nn.Module:
     """An inference-only copy of ``model``: BN folded, SE fused, optionally bf16 / compiled.
 
@@ -71,6 +74,9 @@ def optimize(
             ``torch.bfloat16`` (weights and activations in bf16; top-1 agreement, not equality).
         channels_last: store activations and weights as NHWC, the layout oneDNN prefers.
         compile: wrap the result in ``torch.compile`` (needs a C++ compiler on CPU).
+        prepack: on CPU, reorder convolution weights once for oneDNN and fuse ReLU / residual
+            sum + ReLU into the convolutions (:mod:`senet.fast.packed`); skipped where
+            unsupported (bf16 without native CPU support) and with ``compile``.
 
     Returns:
         An ``nn.Module`` in eval mode whose parameters do not require grad; it accepts float32
@@ -85,5 +91,8 @@ def optimize(
         p.requires_grad_(False)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     fast = fast.to(dtype=dtype, memory_format=memory_format)
+    on_cpu = all(p.device.type == "cpu" for p in fast.parameters())
+    if prepack and not compile and on_cpu and packing_supported(dtype):
+        pack_convolutions(fast, skip=(SqueezeExcite,))  # SE's W1, W2 run as F.linear
     wrapped: nn.Module = Optimized(fast, dtype=dtype, memory_format=memory_format).eval()
     return torch.compile(wrapped) if compile else wrapped

@@ -41,6 +41,18 @@ def test_fp32_logits_equal_eager_families(name: str) -> None:
     _check_fp32(make(name), 32)
 
 
+def test_unpacked_path_and_input_untouched() -> None:
+    model = make("se_resnet18")
+    x = torch.randn(2, 3, 32, 32).to(memory_format=torch.channels_last)  # .to() in forward is a no-op
+    before = x.clone()
+    with torch.no_grad():
+        ref = model(x)
+        for prepack in (False, True):
+            got = senet.optimize(model, prepack=prepack)(x)
+            assert (got - ref).abs().max().item() <= ATOL
+    assert torch.equal(x, before)  # in-place ops stay inside the network
+
+
 def test_preact_blocks_are_left_alone_and_stay_exact() -> None:
     from senet.models.cifar import wide_stages
 
