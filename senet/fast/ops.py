@@ -126,7 +126,8 @@ class SEResidual(torch.autograd.Function):
     def backward(ctx: FunctionCtx, grad_out: torch.Tensor) -> tuple[Any, ...]:
         u, z, out, w1, b1, w2, b2 = ctx.saved_tensors
         g = _relu_grad(grad_out, out)  # (N, C, H, W)
-        grad_s = _spatial_dot(g, u)[:, :, 0, 0]  # (N, C)
+        scratch = torch.mul(g, u)  # (N, C, H, W), reused below as the buffer of grad u
+        grad_s = scratch.sum((2, 3))  # (N, C)
         params = [t for t in (w1, b1, w2, b2) if t is not None]
         device, dtype, enabled = ctx.autocast
         with torch.enable_grad(), torch.autocast(device, dtype=dtype, enabled=enabled):  # recompute F_ex on z
@@ -139,7 +140,7 @@ class SEResidual(torch.autograd.Function):
             grads = torch.autograd.grad(s, [z, *leaves], grad_s)
         grad_z, param_grads = grads[0], iter(grads[1:])
         pool_grad = (grad_z / (u.shape[2] * u.shape[3]))[:, :, None, None]  # (N, C, 1, 1)
-        grad_u = torch.addcmul(pool_grad, g, s.detach()[:, :, None, None])  # one pass over u
+        grad_u = torch.addcmul(pool_grad, g, s.detach()[:, :, None, None], out=scratch)  # one pass
         gw1, gb1 = next(param_grads), (next(param_grads) if b1 is not None else None)
         gw2, gb2 = next(param_grads), (next(param_grads) if b2 is not None else None)
         return grad_u, g, None, gw1, gb1, gw2, gb2
@@ -155,8 +156,8 @@ def se_residual(se: SqueezeExcite, u: torch.Tensor, shortcut: torch.Tensor) -> t
 
     Equal to the plain formulation up to float rounding. With autograd and an average squeeze
     this runs :class:`SEResidual`; the gate module still runs once in forward, so forward hooks
-    on ``se.gate`` see the excitations s (hooks on ``se`` itself, ``fc1`` or ``fc2`` do not run
-    on this path).
+    on ``se.gate`` see the excitations s (hooks on ``fc1`` and ``fc2`` do not run on this path).
+    :meth:`SqueezeExcite.forward` with a ``residual`` argument calls this function.
     """
     if not fusable(se):
         return scale_add_relu(u, se.excitation(u), shortcut)
