@@ -45,6 +45,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--min-sample-ms", type=float, default=50.0, help="each sample averages calls up to this long"
     )
+    p.add_argument(
+        "--clock",
+        choices=("wall", "process"),
+        default="wall",
+        help="wall time (default), or CPU time of this process (for a shared CPU with --threads 1)",
+    )
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the full report here")
     p.set_defaults(run=run)
 
@@ -75,7 +81,11 @@ def command_line(config: BenchConfig) -> str:
     ]
     parts += [f"--image-size {config.image_size}"] if config.image_size else []
     parts += [f"--threads {config.threads}"] if config.threads else []
-    parts += [f"--device {config.device}", f"--min-sample-ms {config.min_sample_s * 1000:g}"]
+    parts += [
+        f"--device {config.device}",
+        f"--min-sample-ms {config.min_sample_s * 1000:g}",
+        f"--clock {config.clock}",
+    ]
     return " ".join(parts)
 
 
@@ -91,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         device=args.device,
         min_sample_s=args.min_sample_ms / 1000.0,
+        clock=args.clock,
     )
     report = run_bench(config, log=lambda line: print(line, file=sys.stderr))
     report = summarize(report)

@@ -44,6 +44,9 @@ class BenchConfig:
         threads: ``torch.set_num_threads`` (None: leave PyTorch's default).
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
         min_sample_s: a sample averages calls until it lasts at least this long.
+        clock: ``wall`` (time.perf_counter) or ``process`` (CPU time of this process: on a CPU
+            shared with other jobs and with ``threads=1`` it does not count time spent
+            descheduled; it is not meaningful for CUDA or with several threads).
     """
 
     models: tuple[str, ...]
@@ -56,6 +59,7 @@ class BenchConfig:
     threads: int | None = None
     device: str = "auto"
     min_sample_s: float = 0.05
+    clock: str = "wall"
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -73,6 +77,8 @@ class BenchConfig:
         for mode in self.modes:
             if mode not in MODES:
                 raise ValueError(f"bench: unknown mode {mode!r}; choose from {MODES}")
+        if self.clock not in ("wall", "process"):
+            raise ValueError(f"bench: clock must be wall or process, got {self.clock!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"bench: device must be auto, cpu or cuda, got {self.device!r}")
 
@@ -186,31 +192,41 @@ def _train_step(model: nn.Module, setting: Setting, size: int, device: torch.dev
     return step
 
 
-def _timed(step: Callable[[], None], calls: int, device: torch.device) -> float:
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "process": time.process_time}
+
+
+def _timed(step: Callable[[], None], calls: int, device: torch.device, clock: Callable[[], float]) -> float:
     """Mean milliseconds per call over ``calls`` calls."""
     _sync(device)
-    start = time.perf_counter()
+    start = clock()
     for _ in range(calls):
         step()
     _sync(device)
-    return (time.perf_counter() - start) * 1000.0 / calls
+    return (clock() - start) * 1000.0 / calls
 
 
 def time_interleaved(
-    steps: dict[str, Callable[[], None]], *, reps: int, warmup: int, min_sample_s: float, device: torch.device
+    steps: dict[str, Callable[[], None]],
+    *,
+    reps: int,
+    warmup: int,
+    min_sample_s: float,
+    device: torch.device,
+    clock: str = "wall",
 ) -> dict[str, list[float]]:
     """Per name, ``reps`` samples (ms per call), the names taking turns in ABBA order."""
+    tick = CLOCKS[clock]
     calls: dict[str, int] = {}
     for name, step in steps.items():
-        first = _timed(step, 1, device)  # also the first warm-up call
+        first = _timed(step, 1, device, tick)  # also the first warm-up call
         for _ in range(max(0, warmup - 1)):
-            first = _timed(step, 1, device)
+            first = _timed(step, 1, device, tick)
         calls[name] = max(1, int(min_sample_s * 1000.0 / max(first, 1e-3)))
     samples: dict[str, list[float]] = {name: [] for name in steps}
     names = list(steps)
     for rep in range(reps):
         for name in names if rep % 2 == 0 else names[::-1]:
-            samples[name].append(_timed(steps[name], calls[name], device))
+            samples[name].append(_timed(steps[name], calls[name], device, tick))
     return samples
 
 
@@ -261,7 +277,12 @@ def _run_groups(config: BenchConfig, device: torch.device, log: Callable[[str], 
                 make = _train_step if setting.mode == "train" else _inference_step
                 steps[name] = make(model, setting, size, device)
             samples = time_interleaved(
-                steps, reps=config.reps, warmup=config.warmup, min_sample_s=config.min_sample_s, device=device
+                steps,
+                reps=config.reps,
+                warmup=config.warmup,
+                min_sample_s=config.min_sample_s,
+                device=device,
+                clock=config.clock,
             )
             for name in group:
                 results.append(Result(name, setting, _image_size(config, name), samples[name]))
