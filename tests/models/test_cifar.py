@@ -47,13 +47,6 @@ def test_papers_printed_params_are_rounded_counts(name: str) -> None:
     assert round(PARAMS[name] / 1e6, digits) == PRINTED_M[name]
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_forward_backward_every_parameter(name: str) -> None:
-    # the real architectures; 16x16 inputs keep WRN-16-8 cheap (any size >= 4 works)
-    model = senet.create_model(name, num_classes=7)
-    forward_backward(model, 32 if "resnet20" in name else 16, num_classes=7)
-
-
 def test_se_twin_differs_only_by_se_blocks() -> None:
     se, plain = senet.create_model("se_resnet56_cifar"), senet.create_model("resnet56_cifar")
     se_keys = {k for k in se.state_dict() if ".se." not in k}

@@ -28,11 +28,6 @@ def test_complexity_reproduces_table_2(name: str) -> None:
     assert round(c.macs / 1e9, 2) == printed
 
 
-@pytest.mark.parametrize("name", sorted(COUNTS))
-def test_forward_backward_every_parameter(name: str) -> None:
-    forward_backward(senet.create_model(name, num_classes=6), 64, num_classes=6)  # 32 is the smallest input
-
-
 def test_module_widths_follow_the_table_and_se_scales_each_module_output() -> None:
     model = senet.create_model("se_bn_inception")
     widths = [m.out_channels for m in model.blocks]

@@ -27,16 +27,6 @@ def test_complexity_at_its_default_input_size(name: str) -> None:
     assert (c.input_size, c.params, c.macs) == (299, *COUNTS[name])
 
 
-def test_forward_backward_small_input() -> None:
-    # the real plain network at its smallest input, 75 x 75 (VALID convolutions)
-    forward_backward(senet.create_model("inception_resnet_v2", num_classes=4), 75, num_classes=4)
-
-
-@pytest.mark.slow
-def test_se_forward_backward_small_input() -> None:
-    forward_backward(senet.create_model("se_inception_resnet_v2", num_classes=4), 75, num_classes=4)
-
-
 def test_se_scales_the_residual_branch_before_the_sum() -> None:
     torch.manual_seed(0)
     block = InceptionResNetBlock(BLOCK_A, 16, 0.17, SEConfig(reduction=4)).eval()

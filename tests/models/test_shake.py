@@ -35,12 +35,6 @@ def test_param_counts(name: str, overrides: dict, params: int, printed_m: float 
         assert round(counted / 1e6, 1) == printed_m
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_forward_backward_every_parameter(name: str) -> None:
-    # the real architectures at 8x8 inputs (three stages: 8, 4, 2 pixels)
-    forward_backward(senet.create_model(name, num_classes=5), 8, num_classes=5)
-
-
 def _branches() -> tuple[torch.Tensor, torch.Tensor]:
     torch.manual_seed(0)
     a = torch.randn(6, 3, 2, 2, requires_grad=True)

@@ -24,17 +24,6 @@ def test_complexity(name: str) -> None:
         assert round(c.macs / 1e9, 2) == 15.47
 
 
-@pytest.mark.parametrize("name", sorted(COUNTS))
-def test_forward_backward_narrow_classifier(name: str) -> None:
-    # the real convolutions at the smallest input (32 px), a 64-wide classifier
-    forward_backward(senet.create_model(name, hidden=64, num_classes=5), 32, num_classes=5)
-
-
-@pytest.mark.slow
-def test_se_vgg16_bn_real_size_forward_backward() -> None:
-    forward_backward(senet.create_model("se_vgg16_bn", num_classes=5), 32, num_classes=5)
-
-
 def test_se_after_every_relu() -> None:
     model = senet.create_model("se_vgg16_bn", hidden=8)
     convs = [m for m in model.features if isinstance(m, torch.nn.Sequential)]
