@@ -7,7 +7,6 @@ torchvision's ResNet (``conv1``, ``bn1``, ``layer1``..``layer4``, ``fc``; blocks
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,6 +15,7 @@ from torch import nn
 
 from senet.layers.se import SEConfig
 from senet.models.blocks import BasicBlock, Bottleneck, Placement
+from senet.models.common import ClassifierNet, init_weights, replace_config
 from senet.registry import register_model
 
 
@@ -61,11 +61,7 @@ class ResNetConfig:
 
     def replace(self, **overrides: Any) -> ResNetConfig:
         """A copy with ``overrides``; an unknown name is an error that lists the valid ones."""
-        fields = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(overrides) - fields)
-        if unknown:
-            raise TypeError(f"unknown option(s) {unknown} for a ResNet; valid: {sorted(fields)}")
-        return dataclasses.replace(self, **overrides)
+        return replace_config(self, overrides, "a ResNet")
 
 
 def _stem(cfg: ResNetConfig) -> tuple[nn.Module, int]:
@@ -81,7 +77,7 @@ def _stem(cfg: ResNetConfig) -> tuple[nn.Module, int]:
     return nn.Sequential(*layers), 128
 
 
-class ResNet(nn.Module):
+class ResNet(ClassifierNet):
     """A ResNet-family network built from a :class:`ResNetConfig` (He initialisation)."""
 
     def __init__(self, config: ResNetConfig) -> None:
@@ -99,11 +95,8 @@ class ResNet(nn.Module):
                 blocks.append(self._block(width, stage, stage.stride if i == 0 else 1, se))
                 width = stage.out
             self.add_module(f"layer{index}", nn.Sequential(*blocks))
-        self.num_features = width
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.dropout = nn.Dropout(cfg.drop_rate)
-        self.fc = nn.Linear(width, cfg.num_classes)
-        self._init_weights()
+        self.add_head(width, cfg.num_classes, cfg.drop_rate)
+        init_weights(self)
 
     def _block(self, in_ch: int, stage: Stage, stride: int, se: SEConfig | None) -> nn.Module:
         cfg = self.config
@@ -120,29 +113,12 @@ class ResNet(nn.Module):
             **common,
         )
 
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):  # MSRA / He et al. 2015 initialisation
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, std=0.01)
-                nn.init.zeros_(m.bias)
-
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 64, H/4, W/4)
         x = self.layer1(x)  # (N, C1, H/4, W/4)
         x = self.layer2(x)  # (N, C2, H/8, W/8)
         x = self.layer3(x)  # (N, C3, H/16, W/16)
         return self.layer4(x)  # (N, C4, H/32, W/32)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.avgpool(self.forward_features(x)).flatten(1)  # (N, C4)
-        return self.fc(self.dropout(x))  # (N, num_classes)
 
 
 def bottleneck_stages(
