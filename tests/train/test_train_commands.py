@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import numpy as np
@@ -27,9 +29,11 @@ def test_no_arguments_is_the_digits_comparison() -> None:
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("compare")
-    code = main(["train", *TINY, "--out", str(out), "--jobs", "1", "--json"])
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["train", *TINY, "--out", str(out), "--jobs", "1"])
     assert code == 0
-    return {"out": out}
+    return {"out": out, "table": printed.getvalue()}
 
 
 def test_comparison_trains_both_networks(compared, capsys) -> None:
@@ -44,9 +48,8 @@ def test_comparison_trains_both_networks(compared, capsys) -> None:
     assert se["params"] > plain["params"] and se["macs"] > plain["macs"]  # the SE blocks cost a little
 
 
-def test_table_prints_both_accuracies(tmp_path, capsys) -> None:
-    assert main(["train", *TINY, "--out", str(tmp_path), "--jobs", "1"]) == 0
-    table = capsys.readouterr().out
+def test_table_prints_both_accuracies(compared) -> None:
+    table = compared["table"]
     for name in ("se_resnet20_cifar", "resnet20_cifar", "top-1 acc", "params (M)", "GFLOPs", "time (s)"):
         assert name in table
     assert table.count("%") >= 4
@@ -97,3 +100,11 @@ def test_errors_are_clear(tmp_path, capsys) -> None:
     code = main(["train", "--model", "se_resnet20_cifar", *TINY, "--lr", "1e38", "--set", "schedule=constant",
                  "--set", "momentum=0", "--set", "nesterov=false", "--out", str(tmp_path / "nan")])  # fmt: skip
     assert code == 3 and "loss became" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_comparison_in_two_processes(tmp_path, capsys) -> None:
+    assert main(["train", *TINY, "--out", str(tmp_path), "--jobs", "2", "--json"]) == 0  # the main job's path
+    results = json.loads(capsys.readouterr().out)
+    assert [r["model"] for r in results] == ["se_resnet20_cifar", "resnet20_cifar"]
+    assert all((tmp_path / r["model"] / "result.json").is_file() for r in results)
