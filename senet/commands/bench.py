@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from senet.fast.bench import MODES, BenchConfig, run_bench
 from senet.fast.report import format_table, summarize
+from senet.io import write_atomic
 
 
 def _csv(text: str) -> tuple[str, ...]:
@@ -55,22 +54,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def write_json(path: Path, payload: dict) -> None:
-    """Write ``payload`` atomically: a temporary file beside ``path``, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def command_line(config: BenchConfig) -> str:
     """The ``senet bench`` command that reproduces ``config`` (recorded in the JSON report)."""
     parts = ["senet bench", *config.models, f"--batch {config.batch}", f"--reps {config.reps}"]
@@ -108,6 +91,6 @@ def run(args: argparse.Namespace) -> int:
     report["meta"]["command"] = command_line(config)
     print(format_table(report))
     if args.json is not None:
-        write_json(args.json, report)
+        write_atomic(args.json, json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
