@@ -7,15 +7,14 @@ they belong in and the URLs to fetch them from.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tarfile
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from senet.data.config import DataError
+from senet.io import atomic_write
 
 
 @dataclass(frozen=True)
@@ -109,30 +108,22 @@ def md5sum(path: str | Path, *, chunk: int = 1 << 20) -> str:
 
 def download_file(resource: Resource, folder: Path, *, timeout: float = 60.0) -> Path:
     """Download ``resource`` into ``folder`` atomically (temp file, md5 check, rename); return its path."""
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / resource.filename
-    fd, tmp = tempfile.mkstemp(prefix=f".{resource.filename}.", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(resource.url, timeout=timeout) as response:
-                    shutil.copyfileobj(response, out)
-            except OSError as err:
-                raise DataError(
-                    f"could not download {resource.url} ({err}); put {resource.filename} "
-                    f"(md5 {resource.md5}) into {folder} by hand"
-                ) from err
-            out.flush()
-            os.fsync(out.fileno())
-        got = md5sum(tmp)
+    with atomic_write(target) as out:
+        try:
+            with urllib.request.urlopen(resource.url, timeout=timeout) as response:
+                shutil.copyfileobj(response, out)
+        except OSError as err:
+            raise DataError(
+                f"could not download {resource.url} ({err}); put {resource.filename} "
+                f"(md5 {resource.md5}) into {folder} by hand"
+            ) from err
+        out.flush()
+        got = md5sum(out.name)
         if got != resource.md5:
             raise DataError(
                 f"{resource.url}: md5 {got} does not match the official {resource.md5}; file discarded"
             )
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import torch
 from safetensors.torch import save as safetensors_bytes
 
+from senet.io import write_atomic
 from senet.layers.se import SEConfig
 from senet.models.resnet import ResNetConfig, Stage
 
@@ -41,23 +40,6 @@ def config_from_json(text: str) -> ResNetConfig:
     return ResNetConfig(**raw)
 
 
-def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file, fsync and rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def save_checkpoint(
     path: str | Path,
     state_dict: Mapping[str, torch.Tensor],
@@ -75,4 +57,4 @@ def save_checkpoint(
         "senet.preprocessing": json.dumps(dict(preprocessing or {}), sort_keys=True),
         "senet.source": source,
     }
-    return write_bytes_atomic(path, safetensors_bytes(tensors, metadata=metadata))
+    return write_atomic(path, safetensors_bytes(tensors, metadata=metadata))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from senet.io import atomic_write
 from senet.weights.preprocessing import Preprocessing
 
 _CADENE = "http://data.lip6.fr/cadene/pretrainedmodels/"
@@ -110,26 +112,17 @@ def download(entry: PretrainedEntry, *, cache: str | Path | None = None, timeout
     if path.is_file():
         verify(entry, path)
         return path
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
     try:
-        with urllib.request.urlopen(entry.url, timeout=timeout) as response, open(tmp, "wb") as fh:
-            while chunk := response.read(1 << 20):
-                fh.write(chunk)
+        with atomic_write(path) as fh:
+            with urllib.request.urlopen(entry.url, timeout=timeout) as response:
+                shutil.copyfileobj(response, fh, 1 << 20)
             fh.flush()
-            os.fsync(fh.fileno())
+            verify(entry, Path(fh.name))  # a mismatch raises, and the partial file is removed
     except (urllib.error.URLError, OSError) as err:
-        tmp.unlink(missing_ok=True)
         raise PretrainedUnavailableError(
             f"could not download {entry.url} ({err}). Offline? Fetch that file elsewhere and put it "
             f"at {path} (or set SENET_CACHE to the folder that holds {entry.filename})"
         ) from None
-    try:
-        verify(entry, tmp)
-    except PretrainedUnavailableError:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
     return path
 
 
