@@ -1,0 +1,55 @@
+"""FastBlock: every route of the standard-placement SE tail equals the eager block."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from fast_fixtures import randomize_bn
+from torch import nn
+
+from senet.fast.blocks import FastBlock, is_post_activation_block
+from senet.fast.fold import fold_batch_norms
+from senet.fast.packed import pack_convolutions, packing_supported
+from senet.layers.se import SEConfig, SqueezeExcite
+from senet.models.blocks import BasicBlock, Bottleneck
+from senet.models.cifar import PreActBlock
+
+
+def _fast(block: nn.Module, prepack: bool) -> FastBlock:
+    fold_batch_norms(block, pairs_in=is_post_activation_block)
+    fast = FastBlock(block).to(memory_format=torch.channels_last)
+    if prepack:
+        pack_convolutions(fast, skip=(SqueezeExcite,))
+    return fast
+
+
+@pytest.mark.parametrize("prepack", [False, True] if packing_supported(torch.float32) else [False])
+@pytest.mark.parametrize(
+    ("batch", "size", "channels"),
+    [(2, 16, 64), (1, 2, 256)],  # large maps: squeeze before W3 (+ divide); tiny map, wide C: pool u
+)
+@pytest.mark.parametrize("gate", ["sigmoid", "tanh"])
+def test_bottleneck_routes_equal_eager(
+    prepack: bool, batch: int, size: int, channels: int, gate: str
+) -> None:
+    torch.manual_seed(0)
+    block = randomize_bn(
+        Bottleneck(channels, channels, mid=channels // 4, se=SEConfig(reduction=4, gate=gate))
+    )
+    block.eval()
+    x = torch.randn(batch, channels, size, size)
+    with torch.no_grad():
+        ref = block(x)
+        fast = _fast(block, prepack)
+        assert fast.pool_before_last and fast.divide == (gate == "sigmoid")
+        got = fast(x.to(memory_format=torch.channels_last).clone())
+    torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
+
+
+def test_fast_block_refuses_unfolded_and_preact_blocks() -> None:
+    with pytest.raises(ValueError, match="folded"):
+        FastBlock(BasicBlock(8, 8, se=SEConfig(reduction=4)))
+    preact = PreActBlock(8, 8, mid=8, se=SEConfig(reduction=4))
+    assert not is_post_activation_block(preact)
+    with pytest.raises(TypeError, match="PreActBlock"):
+        FastBlock(preact)
