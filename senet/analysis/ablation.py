@@ -10,10 +10,12 @@ configuration is an error (never silently mixed into one table).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from senet.train.models import resolve_overrides
 from senet.train.overrides import ConfigError
 
 GRID_FILE = "grid.json"
+LOCK_FILE = "grid.lock"
 
 
 @dataclass(frozen=True)
@@ -138,19 +141,56 @@ def run_grid(
         check_same_config(cell)
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
-    _write_grid(root / GRID_FILE, grid, cells)
-    results = []
-    for index, cell in enumerate(cells, start=1):
-        where = f"[{index}/{len(cells)}] {cell.variant.name}, seed {cell.seed}"
-        done = load_result(cell.run_dir)
-        if done is not None:
-            say(f"{where}: finished earlier ({cell.run_dir}), not retrained")
-            results.append(CellResult(cell, done, trained=False))
-            continue
-        say(f"{where}: training {cell.config.model} in {cell.run_dir}")
-        result = fit(cell.config, resume=True, quiet=quiet, progress=progress)
-        results.append(CellResult(cell, result, trained=True))
-    return results
+    with grid_lock(root):
+        _write_grid(root / GRID_FILE, grid, cells)
+        return [
+            _run_cell(cell, f"[{i}/{len(cells)}]", say, quiet, progress) for i, cell in enumerate(cells, 1)
+        ]
+
+
+def _run_cell(cell: Cell, index: str, say: Callable[[str], None], quiet: bool, progress: bool) -> CellResult:
+    where = f"{index} {cell.variant.name}, seed {cell.seed}"
+    done = load_result(cell.run_dir)
+    if done is not None:
+        say(f"{where}: finished earlier ({cell.run_dir}), not retrained")
+        return CellResult(cell, done, trained=False)
+    say(f"{where}: training {cell.config.model} in {cell.run_dir}")
+    return CellResult(cell, fit(cell.config, resume=True, quiet=quiet, progress=progress), trained=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def grid_lock(root: Path) -> Iterator[None]:
+    """Hold ``OUT/grid.lock`` (this process's id) while a grid trains, so that two commands never
+    train the same cells at once; a lock whose process has gone (killed) is taken over."""
+    path = root / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        text = path.read_text().strip() if path.is_file() else ""
+        if text.isdigit() and _alive(int(text)):
+            raise ConfigError(
+                f"{path}: another process (pid {text}) is training this grid; wait for it or stop it"
+            ) from None
+        path.unlink(missing_ok=True)  # stale: the process that wrote it is gone
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    try:
+        os.write(fd, str(os.getpid()).encode())
+    finally:
+        os.close(fd)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _write_grid(path: Path, grid: Grid, cells: list[Cell]) -> None:

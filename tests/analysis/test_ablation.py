@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +99,7 @@ def test_an_interrupted_grid_continues(tmp_path: Path, monkeypatch: pytest.Monke
         True,
     )  # resume=True: fit continues its checkpoints
     assert [r.trained for r in results] == [False, False, True, True]
+    assert not (tmp_path / ablation.LOCK_FILE).exists()  # released after the interruption too
 
 
 def test_a_changed_recipe_is_not_mixed_into_a_finished_grid(
@@ -148,3 +152,19 @@ def test_plan_errors_name_the_problem(tmp_path: Path) -> None:
     grid = Grid("g", "t", (Variant("a b"), Variant("a_b")))
     with pytest.raises(ConfigError, match="collide"):
         ablation.plan(grid, recipe("fast"), seeds=[0], out_dir=tmp_path)
+
+
+def test_one_process_at_a_time_per_grid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeFit()
+    monkeypatch.setattr(ablation, "fit", fake)
+    lock = tmp_path / ablation.LOCK_FILE
+    lock.write_text(str(os.getpid()))  # a live process holds the grid
+    with pytest.raises(ConfigError, match=f"another process \\(pid {os.getpid()}\\)"):
+        ablation.run_grid(GRID, _base(), seeds=[0], out_dir=tmp_path, quiet=True)
+    assert fake.calls == []
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    lock.write_text(gone.stdout.strip())  # a killed run's stale lock is taken over
+    ablation.run_grid(GRID, _base(), seeds=[0], out_dir=tmp_path, quiet=True)
+    assert len(fake.calls) == 2 and not lock.exists()
