@@ -24,6 +24,7 @@ import torch
 
 from senet.analysis.grids import Grid, Variant, merge_overrides
 from senet.api import create_model
+from senet.io import write_atomic
 from senet.train import FitResult, TrainConfig, fit, load_result
 from senet.train.engine import CONFIG
 from senet.train.models import resolve_overrides
@@ -195,8 +196,6 @@ def grid_lock(root: Path) -> Iterator[None]:
 
 def _write_grid(path: Path, grid: Grid, cells: list[Cell]) -> None:
     """A record of the grid (its variants and cells); informative, the cells' config.json are the truth."""
-    from senet.train.checkpoint import write_atomic
-
     record = {
         "grid": grid.name,
         "table": grid.table,

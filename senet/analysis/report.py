@@ -19,6 +19,7 @@ from torch import nn
 from senet.analysis.hooks import paper_name, record_excitations, stage_of
 from senet.analysis.stats import HIGH, LOW, Importance, class_means, importance, saturation, specificity
 from senet.data import forward_eval
+from senet.io import write_atomic
 from senet.train.engine import topk_correct
 
 
@@ -92,8 +93,6 @@ class Analysis:
 
     def save_json(self, path: str | Path) -> None:
         """The report as JSON (class means rounded to 5 decimals; NaN for absent classes -> null)."""
-        from senet.train.checkpoint import write_atomic
-
         data = self.to_dict()
         for block in data["blocks"]:
             block["class_means"] = [[_round(v) for v in row] for row in block["class_means"]]

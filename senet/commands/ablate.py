@@ -16,7 +16,7 @@ from pathlib import Path
 from senet.analysis.ablation import run_grid
 from senet.analysis.grids import AXES, PRESETS, Grid, axis_grid, preset
 from senet.analysis.tables import format_csv, format_markdown, format_text, summarize
-from senet.train.checkpoint import write_atomic
+from senet.io import write_atomic
 from senet.train.cli import add_train_args, apply_threads, config_from_args
 from senet.train.engine import NonFiniteLossError
 from senet.train.overrides import ConfigError

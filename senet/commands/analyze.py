@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--checkpoint", required=True, help="run folder, checkpoint folder or model.safetensors")
-    p.add_argument("--out", default=None, help="output folder (default: RUN/analysis)")
+    p.add_argument("--out", default=None, help="output folder (default: analysis/ beside the checkpoint)")
     add_data_args(p)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a DataConfig field, e.g. --set limit_val=200")  # fmt: skip
@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     unknown = [b for b in blocks if b not in names]
     if unknown:
         raise ConfigError(f"--blocks {unknown}: the model's SE blocks are {names}")
-    out = Path(args.out) if args.out else Path(args.checkpoint) / "analysis"
+    given = Path(args.checkpoint)
+    out = Path(args.out) if args.out else (given.parent if given.is_file() else given) / "analysis"
     if out.is_file():
         raise ConfigError(f"--out {out}: is a file; give a folder")
     analysis = analyze(
