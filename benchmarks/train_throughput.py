@@ -70,13 +70,17 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=None, help="timed steps per case (default per model)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--models", nargs="+", default=[c[0] for c in CASES], help="a subset of the cases")
+    p.add_argument(
+        "--amp", nargs="+", default=["none", "bf16"], choices=["none", "bf16"], help="autocast modes"
+    )
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, channels_last={args.channels_last}")
     print(f"{'model':<18} {'input':>5} {'batch':>5} {'amp':>5} {'images/s':>9}")
-    for name, size, batch, steps in CASES:
-        for amp in ("none", "bf16"):
+    for name, size, batch, steps in (c for c in CASES if c[0] in args.models):
+        for amp in args.amp:
             ips = measure(name, size, batch, args.steps or steps, amp, args.warmup, args.channels_last)
             print(
                 f"{name:<18} {size:>5} {batch:>5} {'fp32' if amp == 'none' else amp:>5} {ips:>9.1f}",

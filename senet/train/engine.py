@@ -303,7 +303,8 @@ def fit(
                     f"{err}; {where}. Lower the learning rate (--set lr=...) and retry."
                 ) from None
             val = evaluate(
-                train_model, val_loader, env=env, amp=config.amp, channels_last=config.channels_last,
+                model,  # not the DDP wrapper: its buffer broadcasts would need equal batch counts per rank
+                val_loader, env=env, amp=config.amp, channels_last=config.channels_last,
                 limit_batches=config.limit_val_batches,
             )  # fmt: skip
             seconds = time.perf_counter() - tic
@@ -339,7 +340,7 @@ def fit(
             dist.barrier(env)
         if not metrics:  # resumed a finished run: evaluate the loaded weights
             metrics = evaluate(
-                train_model, val_loader, env=env, amp=config.amp, channels_last=config.channels_last,
+                model, val_loader, env=env, amp=config.amp, channels_last=config.channels_last,
                 limit_batches=config.limit_val_batches,
             )  # fmt: skip
         if writer is not None:
