@@ -9,12 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from senet.data import build_loaders
-from senet.train.cli import DATA_FLAGS, add_data_args, apply_threads, assignments
-from senet.train.distributed import pick_device
+from senet.train.cli import add_checkpoint_eval_args, load_checkpoint_and_data
 from senet.train.engine import evaluate
-from senet.train.models import load_trained
-from senet.train.overrides import ConfigError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,30 +20,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Evaluate a checkpoint (run folder, checkpoint folder or .safetensors file written by "
         "`senet train`) on its own validation data or on --data.",
     )
-    p.add_argument("--checkpoint", required=True, help="run folder, checkpoint folder or model.safetensors")
-    add_data_args(p)
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a DataConfig field, e.g. --set ten_crop=true")  # fmt: skip
-    p.add_argument("--batch-size", type=int, default=256, help="evaluation batch size")
+    add_checkpoint_eval_args(p)
     p.add_argument("--amp", default="none", choices=["none", "bf16", "fp16"], help="autocast dtype")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda ...")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    apply_threads(args)
-    device = pick_device(args.device)
-    model, config, info = load_trained(args.checkpoint, device=device)
-    sets = [s.removeprefix("data.") for s in assignments(args, DATA_FLAGS) + list(args.overrides)]
-    data = config.with_overrides([f"data.{s}" for s in sets]).data
-    _, loader, data_info = build_loaders(data, batch_size=args.batch_size, device=device, seed=config.seed)
-    if data_info.num_classes != info.num_classes or data_info.in_chans != info.in_chans:
-        raise ConfigError(
-            f"{data.dataset} has {data_info.num_classes} classes / {data_info.in_chans} channels but the "
-            f"checkpoint was trained for {info.num_classes} / {info.in_chans}"
-        )
+    loaded = load_checkpoint_and_data(args)
+    model, config, data, loader = loaded.model, loaded.config, loaded.data, loaded.loader
     metrics = evaluate(model, loader, amp=args.amp)
     out = {
         "checkpoint": args.checkpoint,

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -96,3 +98,56 @@ def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) 
 def apply_threads(args: argparse.Namespace) -> None:
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
+
+
+def add_checkpoint_eval_args(p: argparse.ArgumentParser, *, batch_size: int = 256) -> None:
+    """--checkpoint, the data flags, --set (DataConfig fields), --batch-size, --device, --threads."""
+    p.add_argument("--checkpoint", required=True, help="run folder, checkpoint folder or model.safetensors")
+    add_data_args(p)
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a DataConfig field, e.g. --set ten_crop=true",
+    )
+    p.add_argument("--batch-size", type=int, default=batch_size, help="evaluation batch size")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda ...")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+
+
+def load_checkpoint_and_data(args: argparse.Namespace, *, extra: Sequence[str] = ()) -> CheckpointData:
+    """The checkpoint's eval-mode model and config, and the evaluation loader of its data as
+    changed by the data flags, ``--set`` and ``extra`` (``DataConfig`` assignments)."""
+    from senet.data import build_loaders
+    from senet.train.distributed import pick_device
+    from senet.train.models import load_trained
+    from senet.train.overrides import ConfigError
+
+    apply_threads(args)
+    device = pick_device(args.device)
+    model, config, info = load_trained(args.checkpoint, device=device)
+    sets = [
+        s.removeprefix("data.") for s in assignments(args, DATA_FLAGS) + list(args.overrides) + list(extra)
+    ]
+    data = config.with_overrides([f"data.{s}" for s in sets]).data
+    _, loader, data_info = build_loaders(data, batch_size=args.batch_size, device=device, seed=config.seed)
+    if data_info.num_classes != info.num_classes or data_info.in_chans != info.in_chans:
+        raise ConfigError(
+            f"{data.dataset} has {data_info.num_classes} classes / {data_info.in_chans} channels but the "
+            f"checkpoint was trained for {info.num_classes} / {info.in_chans}"
+        )
+    return CheckpointData(model, config, info, data, loader, device)
+
+
+@dataclass
+class CheckpointData:
+    """What :func:`load_checkpoint_and_data` returns."""
+
+    model: torch.nn.Module
+    config: TrainConfig
+    info: Any  # senet.data.DataInfo
+    data: Any  # senet.data.DataConfig
+    loader: Any  # the evaluation loader
+    device: torch.device
