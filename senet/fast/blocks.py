@@ -26,11 +26,6 @@ from senet.fast.packed import PackedConv, conv_add_relu_, conv_relu
 from senet.layers.se import SqueezeExcite
 from senet.models.blocks import BasicBlock, Bottleneck, ResidualBlock
 
-# How many activation elements one weight element of W3 counts as in the traffic model of
-# FastBlock._se_tail: a judgement (weights come from DRAM, small maps from cache), not a tuned
-# value; timings on the shared development machine were too noisy to tune it.
-WEIGHT_COST = 4
-
 
 def is_post_activation_block(module: nn.Module) -> bool:
     """Whether ``module`` runs the forward of :class:`ResidualBlock` with the residual branch of
@@ -115,9 +110,9 @@ class FastBlock(nn.Module):
     def _se_tail(self, y: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
         """relu(s * W3(y) + shortcut) for the standard placement, by the cheapest exact route.
 
-        Memory traffic, in elements of the (N, C, H, W) maps, decides (C' = C/4 channels in y;
-        the C*C' elements of W3 count ``WEIGHT_COST`` times: they are read from memory on every
-        call, while at batch 1 the small late-stage maps stay in cache):
+        Memory traffic, in elements, decides (C' = C/4 channels in y; W3 has C*C' weights). On
+        SE-ResNet-50's four stage shapes at batch 1 and 16 this picks the route that
+        ``python -m senet.fast.opbench --routes`` measured fastest, or one within noise of it:
 
         - divide: s from y (N*C'*H*W + C*C'), then s * relu(W3 y + shortcut / s) with the sum and
           ReLU fused into the packed conv: 4*N*C*H*W for the in-place divide and multiply. Exact
@@ -129,7 +124,7 @@ class FastBlock(nn.Module):
         n, mid, h, w = y.shape
         c, hw = last.weight.shape[0], h * w
         if self.pool_before_last:
-            pool_y = n * mid * hw + WEIGHT_COST * c * mid
+            pool_y = n * mid * hw + c * mid
             if self.divide and isinstance(last, PackedConv) and pool_y + 4 * n * c * hw < 7 * n * c * hw:
                 s = self._excitation_from_input(y).clamp_min_(1e-12)
                 return last.add_relu_(y, shortcut.div_(s)).mul_(s)  # s * relu(u + shortcut / s)

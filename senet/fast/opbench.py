@@ -1,6 +1,7 @@
 """Forward + backward time of the standard-placement SE tail alone: fused vs plain vs no SE.
 
     python -m senet.fast.opbench [--shape 128,16,32,32] [--reps 21] [--threads 1] [--clock process]
+    python -m senet.fast.opbench --routes [--batch 1] [--reps 21] [--threads 1] [--clock process]
 
 Times, interleaved (see :func:`senet.fast.bench.time_interleaved`), one forward and backward of
 
@@ -9,7 +10,9 @@ Times, interleaved (see :func:`senet.fast.bench.time_interleaved`), one forward 
 - ``no_se``: relu(u + x), the plain twin's tail,
 
 on random (N, C, H, W) leaf tensors u and x (so each backward also writes u.grad and x.grad),
-and prints the medians in ms as JSON.
+and prints the medians in ms as JSON. ``--routes`` instead times, in inference, the routes of
+:meth:`senet.fast.blocks.FastBlock._se_tail` (last 1x1 conv included) at SE-ResNet-50's four
+stage shapes (C = 256..2048, 56..7 px), next to the plain twin's fused conv + sum + ReLU.
 """
 
 from __future__ import annotations
@@ -20,10 +23,15 @@ import statistics
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from senet.fast.bench import time_interleaved
-from senet.fast.ops import se_residual
+from senet.fast.ops import excite, se_residual
+from senet.fast.packed import PackedConv, packing_supported
 from senet.layers.se import SqueezeExcite
+
+STAGES = ((256, 56), (512, 28), (1024, 14), (2048, 7))  # SE-ResNet-50 block outputs: C, H = W
 
 
 def tail_steps(shape: tuple[int, ...]) -> dict[str, Callable[[], None]]:
@@ -48,19 +56,77 @@ def tail_steps(shape: tuple[int, ...]) -> dict[str, Callable[[], None]]:
     }
 
 
+def route_steps(batch: int, channels: int, size: int) -> dict[str, Callable[[], None]]:
+    """The SE-tail routes of FastBlock for one Bottleneck shape, as inference steps."""
+    mid = channels // 4
+    conv = PackedConv(nn.Conv2d(mid, channels, 1).eval())
+    se = SqueezeExcite(channels)
+    y = torch.randn(batch, mid, size, size).to(memory_format=torch.channels_last)
+    shortcut = torch.randn(batch, channels, size, size).to(memory_format=torch.channels_last)
+
+    def s_from_y() -> torch.Tensor:  # (N, C, 1, 1): squeeze before the last 1x1 conv
+        z = F.linear(y.mean((2, 3)), conv.weight.flatten(1), conv.bias)
+        return excite(z, se.fc1.weight, se.fc1.bias, se.fc2.weight, se.fc2.bias, se.gate)[:, :, None, None]
+
+    def divide() -> None:
+        s = s_from_y().clamp_min_(1e-12)
+        conv.add_relu_(y, shortcut.clone().div_(s)).mul_(s)
+
+    def pool_y() -> None:
+        u = conv(y)
+        torch.addcmul(shortcut, u, s_from_y(), out=u).relu_()
+
+    def pool_u() -> None:
+        u = conv(y)
+        torch.addcmul(shortcut, u, se.excitation(u), out=u).relu_()
+
+    def no_se() -> None:
+        conv.add_relu_(y, shortcut.clone())
+
+    return {"divide": divide, "pool_y": pool_y, "pool_u": pool_u, "no_se": no_se}
+
+
+def _inference(step: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        with torch.inference_mode():
+            step()
+
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m senet.fast.opbench", description=__doc__.split("\n")[0])
     p.add_argument("--shape", default="128,16,32,32", help="N,C,H,W (default: CIFAR stage 1, batch 128)")
     p.add_argument("--reps", type=int, default=21)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--clock", choices=("wall", "process"), default="wall")
+    p.add_argument("--routes", action="store_true", help="time FastBlock's SE-tail routes instead")
+    p.add_argument("--batch", type=int, default=1, help="batch of --routes (default 1)")
     args = p.parse_args(argv)
-    shape = tuple(int(v) for v in args.shape.split(","))
-    if len(shape) != 4 or min(shape) < 1:
-        raise SystemExit(f"--shape must be four positive integers N,C,H,W, got {args.shape!r}")
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    if args.routes:
+        if not packing_supported(torch.float32):
+            raise SystemExit("--routes needs oneDNN prepacked convolutions, unavailable here")
+        rows = []
+        for channels, size in STAGES:
+            steps = {k: _inference(v) for k, v in route_steps(args.batch, channels, size).items()}
+            samples = time_interleaved(
+                steps,
+                reps=args.reps,
+                warmup=3,
+                min_sample_s=0.0,
+                device=torch.device("cpu"),
+                clock=args.clock,
+            )
+            medians = {name: round(statistics.median(v), 3) for name, v in samples.items()}
+            rows.append({"batch": args.batch, "channels": channels, "size": size, "median_ms": medians})
+        print(json.dumps({"threads": torch.get_num_threads(), "clock": args.clock, "routes": rows}, indent=1))
+        return 0
+    shape = tuple(int(v) for v in args.shape.split(","))
+    if len(shape) != 4 or min(shape) < 1:
+        raise SystemExit(f"--shape must be four positive integers N,C,H,W, got {args.shape!r}")
     samples = time_interleaved(
         tail_steps(shape),
         reps=args.reps,

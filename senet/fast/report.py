@@ -9,6 +9,7 @@ is evaluated only when the run measured what it needs; a missed one states by ho
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -89,16 +90,24 @@ def _index(results: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], dic
 
 
 def overheads(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """For every SE model timed with its twin: SE time / plain time - 1 per setting."""
+    """For every SE model timed with its twin: SE time / plain time - 1 per setting.
+
+    ``overhead`` is the ratio of the medians (what the targets use); ``overhead_paired`` the
+    median over repetitions of the ratio of the two samples taken next to each other, which is
+    less sensitive to the load of a shared machine drifting during the run.
+    """
     index, rows = _index(results), []
     for (model, mode, variant, dtype), r in index.items():
         twin = plain_twin(model)
         t = index.get((twin or "", mode, variant, dtype))
         if t is not None:
             ratio = r["median_ms"] / t["median_ms"] - 1.0
+            pairs = zip(r.get("samples_ms", []), t.get("samples_ms", []), strict=False)
+            paired = [a / b - 1.0 for a, b in pairs]  # repetition k of each: adjacent in time
             rows.append({"model": model, "twin": twin, "mode": mode, "variant": variant, "dtype": dtype,
                          "batch": r["batch"], "model_ms": r["median_ms"], "twin_ms": t["median_ms"],
-                         "overhead": round(ratio, 4)})  # fmt: skip
+                         "overhead": round(ratio, 4),
+                         "overhead_paired": round(statistics.median(paired), 4) if paired else None})  # fmt: skip
     return rows
 
 
@@ -154,19 +163,24 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:+.1f}%"
+
+
 def format_table(report: dict[str, Any]) -> str:
     """A fixed-width table of medians, SE overheads and targets."""
-    lines = [f"{'model':<22} {'setting':<30} {'median ms':>10} {'img/s':>9} {'vs twin':>8} {'vs eager':>8}"]
-    over = {(o["model"], o["mode"], o["variant"], o["dtype"]): o["overhead"] for o in report["overheads"]}
+    head = f"{'model':<22} {'setting':<30} {'median ms':>10} {'img/s':>9} {'vs twin':>8} {'paired':>8} {'vs eager':>8}"
+    lines = [head]
+    over = {(o["model"], o["mode"], o["variant"], o["dtype"]): o for o in report["overheads"]}
     speed = {(s["model"], s["mode"], s["dtype"]): s["speedup"] for s in report["speedups"]}
     for r in report["results"]:
         key = (r["model"], r["mode"], r["variant"], r["dtype"])
-        o = over.get(key)
+        o = over.get(key, {})
         s = speed.get((r["model"], r["mode"], r["dtype"])) if r["variant"] == "optimized" else None
         setting = f"{r['mode']} {r['variant']} {r['dtype']} b{r['batch']} {r['image_size']}px"
         lines.append(
             f"{r['model']:<22} {setting:<30} {r['median_ms']:>10.2f} {r['images_per_s']:>9.1f} "
-            f"{'' if o is None else f'{100 * o:+.1f}%':>8} {'' if s is None else f'{s:.2f}x':>8}"
+            f"{_pct(o.get('overhead')):>8} {_pct(o.get('overhead_paired')):>8} {'' if s is None else f'{s:.2f}x':>8}"
         )
     for t in report["targets"]:
         verdict = "MET" if t["met"] else f"MISSED ({t['miss']})"
