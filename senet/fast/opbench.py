@@ -68,17 +68,18 @@ def route_steps(batch: int, channels: int, size: int) -> dict[str, Callable[[], 
         z = F.linear(y.mean((2, 3)), conv.weight.flatten(1), conv.bias)
         return excite(z, se.fc1.weight, se.fc1.bias, se.fc2.weight, se.fc2.bias, se.gate)[:, :, None, None]
 
+    # Every route starts from a fresh copy of the shortcut (in the network it is consumed).
     def divide() -> None:
         s = s_from_y().clamp_min_(1e-12)
         conv.add_relu_(y, shortcut.clone().div_(s)).mul_(s)
 
     def pool_y() -> None:
         u = conv(y)
-        torch.addcmul(shortcut, u, s_from_y(), out=u).relu_()
+        torch.addcmul(shortcut.clone(), u, s_from_y(), out=u).relu_()
 
     def pool_u() -> None:
         u = conv(y)
-        torch.addcmul(shortcut, u, se.excitation(u), out=u).relu_()
+        torch.addcmul(shortcut.clone(), u, se.excitation(u), out=u).relu_()
 
     def no_se() -> None:
         conv.add_relu_(y, shortcut.clone())
