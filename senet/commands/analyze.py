@@ -16,10 +16,7 @@ from senet.analysis.hooks import se_blocks
 from senet.analysis.plots import plot_all
 from senet.analysis.report import analyze, default_blocks, format_report
 from senet.analysis.stats import HIGH, LOW
-from senet.data import build_loaders
-from senet.train.cli import DATA_FLAGS, add_data_args, apply_threads, assignments
-from senet.train.distributed import pick_device
-from senet.train.models import load_trained
+from senet.train.cli import add_checkpoint_eval_args, load_checkpoint_and_data
 from senet.train.overrides import ConfigError
 
 
@@ -32,11 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "specificity, block importance).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--checkpoint", required=True, help="run folder, checkpoint folder or model.safetensors")
     p.add_argument("--out", default=None, help="output folder (default: analysis/ beside the checkpoint)")
-    add_data_args(p)
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a DataConfig field, e.g. --set limit_val=200")  # fmt: skip
+    add_checkpoint_eval_args(p, batch_size=128)
     p.add_argument("--classes", nargs="+", type=int, default=None,
                    help="class indices drawn in class_means.png (default: the first 4)")  # fmt: skip
     p.add_argument("--blocks", nargs="+", default=None,
@@ -46,24 +40,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--high", type=float, default=HIGH, help="a gate value >= HIGH counts as near 1")
     p.add_argument("--no-importance", action="store_true", help="skip the re-evaluations (2 per block)")
     p.add_argument("--limit-batches", type=int, default=0, help="use only the first N batches (0 = all)")
-    p.add_argument("--batch-size", type=int, default=128, help="evaluation batch size")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda ...")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", action="store_true", help="print summary.json instead of the table")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    apply_threads(args)
-    device = pick_device(args.device)
-    model, config, info = load_trained(args.checkpoint, device=device)
-    sets = [s.removeprefix("data.") for s in assignments(args, DATA_FLAGS) + list(args.overrides)]
-    data = config.with_overrides([f"data.{s}" for s in sets] + ["data.ten_crop=false"]).data
-    _, loader, data_info = build_loaders(data, batch_size=args.batch_size, device=device, seed=config.seed)
-    if data_info.num_classes != info.num_classes:
-        raise ConfigError(
-            f"{data.dataset} has {data_info.num_classes} classes but the checkpoint was trained for {info.num_classes}"
-        )
+    loaded = load_checkpoint_and_data(args, extra=["ten_crop=false"])
+    model, config, info, loader = loaded.model, loaded.config, loaded.info, loaded.loader
     classes = args.classes if args.classes is not None else list(range(min(4, info.num_classes)))
     bad = [k for k in classes if not 0 <= k < info.num_classes]
     if bad:
