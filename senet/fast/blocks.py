@@ -100,12 +100,19 @@ class FastBlock(nn.Module):
             y = self.se(y)  # SE_3x3 (Table 15), before the last convolution
         return y
 
+    def _excite(self, z: torch.Tensor) -> torch.Tensor:
+        """s (N, C, 1, 1) from the pooled z (N, C): W1, W2 as matrix products, not 1x1 convs."""
+        se = self.se
+        return excite(z, se.fc1.weight, se.fc1.bias, se.fc2.weight, se.fc2.bias, se.gate)[:, :, None, None]
+
     def _excitation_from_input(self, y: torch.Tensor) -> torch.Tensor:
         """s (N, C, 1, 1) from the input y of the last 1x1 conv: F_sq(u) = W3 mean_hw(y) + b3."""
-        se, last = self.se, self.convs[-1]
-        z = F.linear(y.mean((2, 3)), last.weight.flatten(1), last.bias)  # (N, C)
-        s = excite(z, se.fc1.weight, se.fc1.bias, se.fc2.weight, se.fc2.bias, se.gate)  # (N, C)
-        return s[:, :, None, None]
+        last = self.convs[-1]
+        return self._excite(F.linear(y.mean((2, 3)), last.weight.flatten(1), last.bias))
+
+    def _excitation(self, u: torch.Tensor) -> torch.Tensor:
+        """s from u itself: (N, C, 1, 1), or (N, C, H, W) without a squeeze (Table 16)."""
+        return self._excite(u.mean((2, 3))) if self.se.squeeze == "avg" else self.se.excitation(u)
 
     def _se_tail(self, y: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
         """relu(s * W3(y) + shortcut) for the standard placement, by the cheapest exact route.
@@ -132,7 +139,7 @@ class FastBlock(nn.Module):
                 u = last(y)
                 return torch.addcmul(shortcut, u, self._excitation_from_input(y), out=u).relu_()
         u = last(y)  # (N, C, H, W)
-        return torch.addcmul(shortcut, u, self.se.excitation(u), out=u).relu_()  # Axpy + ReLU
+        return torch.addcmul(shortcut, u, self._excitation(u), out=u).relu_()  # Axpy + ReLU
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if self.downsample is None else self.downsample(x)

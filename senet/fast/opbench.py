@@ -64,9 +64,11 @@ def route_steps(batch: int, channels: int, size: int) -> dict[str, Callable[[], 
     y = torch.randn(batch, mid, size, size).to(memory_format=torch.channels_last)
     shortcut = torch.randn(batch, channels, size, size).to(memory_format=torch.channels_last)
 
-    def s_from_y() -> torch.Tensor:  # (N, C, 1, 1): squeeze before the last 1x1 conv
-        z = F.linear(y.mean((2, 3)), conv.weight.flatten(1), conv.bias)
+    def s_from(z: torch.Tensor) -> torch.Tensor:  # (N, C) -> (N, C, 1, 1)
         return excite(z, se.fc1.weight, se.fc1.bias, se.fc2.weight, se.fc2.bias, se.gate)[:, :, None, None]
+
+    def s_from_y() -> torch.Tensor:  # squeeze before the last 1x1 conv
+        return s_from(F.linear(y.mean((2, 3)), conv.weight.flatten(1), conv.bias))
 
     # Every route starts from a fresh copy of the shortcut (in the network it is consumed).
     def divide() -> None:
@@ -79,7 +81,7 @@ def route_steps(batch: int, channels: int, size: int) -> dict[str, Callable[[], 
 
     def pool_u() -> None:
         u = conv(y)
-        torch.addcmul(shortcut.clone(), u, se.excitation(u), out=u).relu_()
+        torch.addcmul(shortcut.clone(), u, s_from(u.mean((2, 3))), out=u).relu_()
 
     def no_se() -> None:
         conv.add_relu_(y, shortcut.clone())
