@@ -30,6 +30,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from senet.io import fsync_path
+
 WEIGHTS = "model.safetensors"
 STATE = "state.pt"
 _EPOCH_DIR = re.compile(r"^epoch-(\d{4,})$")
@@ -49,27 +51,6 @@ class Checkpoint:
     data_info: dict[str, Any]
     epoch: int
     state: dict[str, Any] | None = None
-
-
-def fsync_path(path: Path) -> None:
-    """Flush a file or folder to disk (folders too, so that renames inside them persist)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file, fsync and rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_path(path.parent)
 
 
 def unwrap(model: nn.Module) -> nn.Module:

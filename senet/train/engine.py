@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from senet.data import build_loaders, forward_eval
+from senet.io import write_atomic
 from senet.train import checkpoint as ckpt
 from senet.train import distributed as dist
 from senet.train.config import TrainConfig
@@ -270,7 +271,7 @@ def fit(
         if env.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             ckpt.clean_partial(run_dir)
-            ckpt.write_atomic(run_dir / CONFIG, json.dumps(config.to_dict(), indent=2) + "\n")
+            write_atomic(run_dir / CONFIG, json.dumps(config.to_dict(), indent=2) + "\n")
             truncate_metrics(run_dir / METRICS, start_epoch)
             (run_dir / RESULT).unlink(missing_ok=True)
         counts = model_complexity(config, info)
@@ -364,7 +365,7 @@ def fit(
             train_images_per_second=mean([row.get("train_images_per_second", 0.0) for row in history]),
         )
         if env.is_main:
-            ckpt.write_atomic(run_dir / RESULT, json.dumps(result.to_dict(), indent=2) + "\n")
+            write_atomic(run_dir / RESULT, json.dumps(result.to_dict(), indent=2) + "\n")
         return result
     finally:
         torch.set_num_threads(saved[0])  # fit() is a library call: leave the process as it was

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from senet.train.checkpoint import write_atomic
+from senet.io import write_atomic
 from senet.train.config import TrainConfig
 
 RESULT = "result.json"
