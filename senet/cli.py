@@ -16,7 +16,17 @@ from senet.commands import export as export_cmd
 from senet.commands import predict as predict_cmd
 from senet.commands import train as train_cmd
 
-COMMANDS = [complexity_cmd, convert_cmd, export_cmd, train_cmd, eval_cmd, predict_cmd, bench_cmd, ablate_cmd, analyze_cmd]
+COMMANDS = [
+    complexity_cmd,
+    convert_cmd,
+    export_cmd,
+    train_cmd,
+    eval_cmd,
+    predict_cmd,
+    bench_cmd,
+    ablate_cmd,
+    analyze_cmd,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
