@@ -89,6 +89,15 @@ class FastBlock(nn.Module):
             and _is_pointwise(last)
         )
         self.divide = self.se is not None and isinstance(self.se.gate, nn.Sigmoid)  # s > 0
+        if self.pool_before_last:  # W1 (W3 z + b3) + b1 = (W1 W3) z + (W1 b3 + b1), in float64
+            w1, w3 = self.se.fc1.weight.double().flatten(1), last.weight.double().flatten(1)
+            b1 = self.se.fc1.bias.double() if self.se.fc1.bias is not None else 0.0
+            b3 = (
+                last.bias.double() if last.bias is not None else torch.zeros(w3.shape[0], dtype=torch.float64)
+            )
+            dtype = last.weight.dtype
+            self.w13 = nn.Parameter((w1 @ w3).to(dtype), requires_grad=False)  # (C', C'')
+            self.b13 = nn.Parameter((w1 @ b3 + b1).to(dtype), requires_grad=False)  # (C',)
 
     def _branch(self, x: torch.Tensor) -> torch.Tensor:
         """The residual branch F up to the input y of its last convolution."""
@@ -106,9 +115,14 @@ class FastBlock(nn.Module):
         return excite(z, se.fc1.weight, se.fc1.bias, se.fc2.weight, se.fc2.bias, se.gate)[:, :, None, None]
 
     def _excitation_from_input(self, y: torch.Tensor) -> torch.Tensor:
-        """s (N, C, 1, 1) from the input y of the last 1x1 conv: F_sq(u) = W3 mean_hw(y) + b3."""
-        last = self.convs[-1]
-        return self._excite(F.linear(y.mean((2, 3)), last.weight.flatten(1), last.bias))
+        """s (N, C, 1, 1) from the input y of the last 1x1 conv W3.
+
+        F_sq(u) = W3 mean_hw(y) + b3, and W1 F_sq(u) + b1 = W13 mean_hw(y) + b13 with the product
+        W13 = W1 W3 (C/r x C/4) formed once: a far smaller matrix than W3 (C x C/4).
+        """
+        se = self.se
+        hidden = F.relu(F.linear(y.mean((2, 3)), self.w13, self.b13))  # (N, C'), delta
+        return se.gate(F.linear(hidden, se.fc2.weight.flatten(1), se.fc2.bias))[:, :, None, None]  # sigma
 
     def _excitation(self, u: torch.Tensor) -> torch.Tensor:
         """s from u itself: (N, C, 1, 1), or (N, C, H, W) without a squeeze (Table 16)."""
@@ -117,27 +131,23 @@ class FastBlock(nn.Module):
     def _se_tail(self, y: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
         """relu(s * W3(y) + shortcut) for the standard placement, by the cheapest exact route.
 
-        Memory traffic, in elements, decides (C' = C/4 channels in y; W3 has C*C' weights). On
-        SE-ResNet-50's four stage shapes at batch 1 and 16 this picks the route that
-        ``python -m senet.fast.opbench --routes`` measured fastest, or one within noise of it:
+        With a 1x1 last conv W3 (Bottleneck), s comes from y (C/4 channels pooled, W13 = W1 W3
+        instead of W1 and W3: less to read than pooling u in every case), and then:
 
-        - divide: s from y (N*C'*H*W + C*C'), then s * relu(W3 y + shortcut / s) with the sum and
-          ReLU fused into the packed conv: 4*N*C*H*W for the in-place divide and multiply. Exact
-          for s > 0 (sigmoid), with s clamped at 1e-12 against underflow.
-        - pool y: s from y, then addcmul + ReLU (6*N*C*H*W), when N*C'*H*W + C*C' < N*C*H*W.
-        - plain: s from u (N*C*H*W), then addcmul + ReLU.
+        - divide (sigmoid gate, packed W3): s * relu(W3 y + shortcut / s), the sum and ReLU fused
+          into the convolution; two in-place read-write passes. Exact for s > 0, with s clamped
+          at 1e-12 so that shortcut / s cannot overflow.
+        - otherwise: addcmul (three reads, one write) and an in-place ReLU.
+
+        Other blocks pool u itself and use addcmul + ReLU.
         """
         last = self.convs[-1]
-        n, mid, h, w = y.shape
-        c, hw = last.weight.shape[0], h * w
         if self.pool_before_last:
-            pool_y = n * mid * hw + c * mid
-            if self.divide and isinstance(last, PackedConv) and pool_y + 4 * n * c * hw < 7 * n * c * hw:
+            if self.divide and isinstance(last, PackedConv):
                 s = self._excitation_from_input(y).clamp_min_(1e-12)
                 return last.add_relu_(y, shortcut.div_(s)).mul_(s)  # s * relu(u + shortcut / s)
-            if pool_y < n * c * hw:
-                u = last(y)
-                return torch.addcmul(shortcut, u, self._excitation_from_input(y), out=u).relu_()
+            u = last(y)
+            return torch.addcmul(shortcut, u, self._excitation_from_input(y), out=u).relu_()
         u = last(y)  # (N, C, H, W)
         return torch.addcmul(shortcut, u, self._excitation(u), out=u).relu_()  # Axpy + ReLU
 
