@@ -64,11 +64,16 @@ def route_steps(batch: int, channels: int, size: int) -> dict[str, Callable[[], 
     y = torch.randn(batch, mid, size, size).to(memory_format=torch.channels_last)
     shortcut = torch.randn(batch, channels, size, size).to(memory_format=torch.channels_last)
 
+    with torch.no_grad():  # W13 = W1 W3, b13 = W1 b3 + b1, as FastBlock forms them
+        w13 = se.fc1.weight.flatten(1) @ conv.weight.flatten(1)
+        b13 = se.fc1.weight.flatten(1) @ conv.bias + se.fc1.bias
+
     def s_from(z: torch.Tensor) -> torch.Tensor:  # (N, C) -> (N, C, 1, 1)
         return excite(z, se.fc1.weight, se.fc1.bias, se.fc2.weight, se.fc2.bias, se.gate)[:, :, None, None]
 
     def s_from_y() -> torch.Tensor:  # squeeze before the last 1x1 conv
-        return s_from(F.linear(y.mean((2, 3)), conv.weight.flatten(1), conv.bias))
+        hidden = F.relu(F.linear(y.mean((2, 3)), w13, b13))
+        return se.gate(F.linear(hidden, se.fc2.weight.flatten(1), se.fc2.bias))[:, :, None, None]
 
     # Every route starts from a fresh copy of the shortcut (in the network it is consumed).
     def divide() -> None:
