@@ -1,18 +1,20 @@
 """Inference-only residual blocks: BN folded, ReLUs in place, the SE tail fused (Sec. 3, Fig. 3).
 
 :class:`FastBlock` replaces a :class:`senet.models.blocks.ResidualBlock` whose batch norms were
-folded (:mod:`senet.fast.fold`). For the standard placement it computes
-``relu(u * s + shortcut)`` as one ``addcmul`` written over u plus one in-place ReLU, the same
-number of passes as the plain block's ``relu(u + shortcut)``. When the last convolution of the
-residual branch is a 1x1 (the Bottleneck), the squeeze F_sq is taken *before* it:
+folded (:mod:`senet.fast.fold`). Plain blocks fuse the residual sum and ReLU into the last
+convolution when it is a :class:`senet.fast.packed.PackedConv`. For the standard SE placement,
+when the last convolution of the residual branch is a 1x1 (the Bottleneck), the squeeze F_sq is
+taken *before* it, and W1 is folded into it:
 
     z = mean_hw(W3 y + b3) = W3 mean_hw(y) + b3          (y: the input of the last 1x1 conv)
+    W1 z + b1 = (W1 W3) mean_hw(y) + (W1 b3 + b1)
 
-which pools a tensor with C/4 channels instead of C (a 1x1 stride-1 convolution is linear per
-position, so averaging commutes with it); it is used where it reads less memory (the early,
-large feature maps). Plain blocks fuse the sum and ReLU into the last convolution when it is a
-:class:`senet.fast.packed.PackedConv`. The block is eval-only: it writes in place into its
-own intermediates and needs parameters that do not require grad.
+which pools a tensor with C/4 channels instead of C and reads a C/r x C/4 matrix instead of W3
+and W1 (a 1x1 stride-1 convolution is linear per position, so averaging commutes with it). With
+s known before the last convolution, relu(s * u + shortcut) = s * relu(u + shortcut / s) for
+s > 0 lets that convolution keep its fused sum and ReLU (see :meth:`FastBlock._se_tail`).
+The block is eval-only: it writes in place into its own intermediates and its input, and needs
+parameters that do not require grad.
 """
 
 from __future__ import annotations
