@@ -102,6 +102,13 @@ def _inference(step: Callable[[], None]) -> Callable[[], None]:
     return run
 
 
+def _medians(steps: dict[str, Callable[[], None]], reps: int, clock: str) -> dict[str, float]:
+    """Interleaved timings of ``steps`` on the CPU: the median ms per name."""
+    cpu = torch.device("cpu")
+    samples = time_interleaved(steps, reps=reps, warmup=3, min_sample_s=0.0, device=cpu, clock=clock)
+    return {name: round(statistics.median(v), 3) for name, v in samples.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m senet.fast.opbench", description=__doc__.split("\n")[0])
     p.add_argument("--shape", default="128,16,32,32", help="N,C,H,W (default: CIFAR stage 1, batch 128)")
@@ -120,30 +127,14 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for channels, size in STAGES:
             steps = {k: _inference(v) for k, v in route_steps(args.batch, channels, size).items()}
-            samples = time_interleaved(
-                steps,
-                reps=args.reps,
-                warmup=3,
-                min_sample_s=0.0,
-                device=torch.device("cpu"),
-                clock=args.clock,
-            )
-            medians = {name: round(statistics.median(v), 3) for name, v in samples.items()}
+            medians = _medians(steps, args.reps, args.clock)
             rows.append({"batch": args.batch, "channels": channels, "size": size, "median_ms": medians})
         print(json.dumps({"threads": torch.get_num_threads(), "clock": args.clock, "routes": rows}, indent=1))
         return 0
     shape = tuple(int(v) for v in args.shape.split(","))
     if len(shape) != 4 or min(shape) < 1:
         raise SystemExit(f"--shape must be four positive integers N,C,H,W, got {args.shape!r}")
-    samples = time_interleaved(
-        tail_steps(shape),
-        reps=args.reps,
-        warmup=3,
-        min_sample_s=0.0,
-        device=torch.device("cpu"),
-        clock=args.clock,
-    )
-    medians = {name: round(statistics.median(v), 3) for name, v in samples.items()}
+    medians = _medians(tail_steps(shape), args.reps, args.clock)
     report = {"shape": shape, "threads": torch.get_num_threads(), "clock": args.clock, "median_ms": medians}
     print(json.dumps(report))
     return 0
