@@ -161,8 +161,10 @@ def se_residual(se: SqueezeExcite, u: torch.Tensor, shortcut: torch.Tensor) -> t
     """
     if not fusable(se):
         return scale_add_relu(u, se.excitation(u), shortcut)
-    needs_grad = torch.is_grad_enabled() and (
-        u.requires_grad or shortcut.requires_grad or any(p.requires_grad for p in se.parameters())
+    needs_grad = (
+        torch.is_grad_enabled()
+        and not u.is_meta  # shape-only runs (senet.complexity, tracing on "meta") take the plain path
+        and (u.requires_grad or shortcut.requires_grad or any(p.requires_grad for p in se.parameters()))
     )
     if needs_grad:
         return SEResidual.apply(u, shortcut, se.gate, se.fc1.weight, se.fc1.bias, se.fc2.weight, se.fc2.bias)

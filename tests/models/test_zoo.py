@@ -43,3 +43,9 @@ def test_se_twins_are_listed() -> None:
     for name in senet.list_models("se_*"):
         assert name.removeprefix("se_") in senet.list_models(), f"{name} has no plain twin"
     assert {"senet154", "senet154_plain"} <= set(senet.list_models("senet*"))
+
+
+def test_meta_forward_with_autograd_enabled() -> None:
+    with torch.device("meta"):
+        model = senet.create_model("se_resnet18", num_classes=3)
+        assert model(torch.empty(2, 3, 64, 64)).shape == (2, 3)
