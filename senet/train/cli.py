@@ -54,6 +54,11 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(flag, type=kind, default=None, help=f"{text} [{field}]")
 
 
+def add_set_arg(p: argparse.ArgumentParser, text: str) -> None:
+    """The repeatable ``--set KEY=VALUE`` option, collected in ``args.overrides``."""
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=text)
+
+
 def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--recipe", default=None, choices=sorted(RECIPES), help="start from a named recipe (default fast)"
@@ -64,13 +69,9 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(flag, type=kind, default=None, help=f"{text} [{field}]")
     for flag, field, text in SWITCHES:
         p.add_argument(flag, action="store_true", default=None, help=f"{text} [{field}=true]")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override any TrainConfig field, e.g. --set lr=0.05 --set data.cutout=8 "
+    add_set_arg(
+        p,
+        "override any TrainConfig field, e.g. --set lr=0.05 --set data.cutout=8 "
         "--set model_overrides.se.reduction=8 (repeatable; applied after the flags)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
@@ -104,14 +105,7 @@ def add_checkpoint_eval_args(p: argparse.ArgumentParser, *, batch_size: int = 25
     """--checkpoint, the data flags, --set (DataConfig fields), --batch-size, --device, --threads."""
     p.add_argument("--checkpoint", required=True, help="run folder, checkpoint folder or model.safetensors")
     add_data_args(p)
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a DataConfig field, e.g. --set ten_crop=true",
-    )
+    add_set_arg(p, "override a DataConfig field, e.g. --set ten_crop=true")
     p.add_argument("--batch-size", type=int, default=batch_size, help="evaluation batch size")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda ...")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
