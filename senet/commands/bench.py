@@ -33,6 +33,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dtype", type=_csv, default=("fp32", "bf16"), help="optimized dtypes: fp32,bf16 (default both)"
     )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="also time optimize(compile=True) (Inductor; needs a C++ compiler; compiles on first call)",
+    )
     p.add_argument("--modes", type=_csv, default=MODES, help=f"any of {','.join(MODES)} (default all)")
     p.add_argument(
         "--image-size", type=int, default=None, help="input side (default 32 for *_cifar, else 224)"
@@ -60,6 +65,7 @@ def command_line(config: BenchConfig) -> str:
     parts += [
         f"--warmup {config.warmup}",
         f"--dtype {','.join(config.dtypes)}",
+        *(["--compile"] if config.compile else []),
         f"--modes {','.join(config.modes)}",
     ]
     parts += [f"--image-size {config.image_size}"] if config.image_size else []
@@ -79,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         reps=args.reps,
         warmup=args.warmup,
         dtypes=tuple(args.dtype),
+        compile=args.compile,
         modes=tuple(args.modes),
         image_size=args.image_size,
         threads=args.threads,

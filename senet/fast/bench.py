@@ -1,11 +1,12 @@
 """Side-by-side wall-clock benchmark of SE models and their plain twins (``senet bench``).
 
-Each *setting* (latency at batch 1, throughput at batch N, or one training step; eager or
-optimised; float32 or bfloat16) times an SE model and its plain twin **interleaved**: after a
-warm-up, repetition k times both, in ABBA order, so that drift in the machine's load hits both
-alike; the figure reported is the median over repetitions. One sample is the mean over enough
-calls to last at least ``min_sample_s``. The SE overhead of a setting is
-``median(SE) / median(plain) - 1``.
+Each *mode* (latency at batch 1, throughput at batch N, or one training step) times every
+*setting* of that mode (eager; optimised in each dtype; compiled when asked) for an SE model and
+its plain twin **interleaved**: after a warm-up, repetition k times all of them, in ABBA order, so
+that drift in the machine's load hits every row of the mode alike; the figure reported is the
+median over repetitions. One sample is the mean over enough calls to last at least
+``min_sample_s``. The SE overhead of a setting is ``median(SE) / median(plain) - 1``, and the
+speed-up of a setting over eager fp32 compares samples taken in the same rotation.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class BenchConfig:
         reps: timed repetitions per model and setting (the median is reported).
         warmup: untimed calls per model before a setting's repetitions.
         dtypes: ``fp32`` and/or ``bf16`` for the optimised settings and training.
+        compile: also time ``optimize(..., compile=True)`` (variant ``compiled``) in the
+            inference modes; the first call of each compiles (seconds to minutes on a CPU).
         modes: any of ``latency``, ``throughput``, ``train``.
         image_size: input side; None: 32 for ``*_cifar`` models, else 224.
         threads: ``torch.set_num_threads`` (None: leave PyTorch's default).
@@ -54,6 +57,7 @@ class BenchConfig:
     reps: int = 10
     warmup: int = 2
     dtypes: tuple[str, ...] = ("fp32", "bf16")
+    compile: bool = False
     modes: tuple[str, ...] = MODES
     image_size: int | None = None
     threads: int | None = None
@@ -88,7 +92,7 @@ class Setting:
     """One row of the benchmark: what is run, in which form and precision, at which batch."""
 
     mode: str  # latency | throughput | train
-    variant: str  # eager | optimized
+    variant: str  # eager | optimized | compiled
     dtype: str  # fp32 | bf16
     batch: int
 
@@ -131,12 +135,14 @@ def plain_twin(name: str) -> str | None:
 
 
 def settings(config: BenchConfig) -> list[Setting]:
-    """The settings of ``config`` in the order they run: eager fp32 first in each mode."""
+    """The settings of ``config``, mode by mode: eager fp32 first in each mode."""
     rows: list[Setting] = []
     for mode in config.modes:
         batch = 1 if mode == "latency" else config.batch
         rows += [Setting(mode, "eager", "fp32", batch)]
         rows += [Setting(mode, "optimized", d, batch) for d in config.dtypes]
+        if config.compile and mode != "train":
+            rows += [Setting(mode, "compiled", d, batch) for d in config.dtypes]
     return rows
 
 
@@ -152,7 +158,10 @@ def _sync(device: torch.device) -> None:
 def _inference_step(
     model: nn.Module, setting: Setting, size: int, device: torch.device
 ) -> Callable[[], None]:
-    runner = model if setting.variant == "eager" else optimize(model, dtype=DTYPES[setting.dtype])
+    if setting.variant == "eager":
+        runner = model
+    else:
+        runner = optimize(model, dtype=DTYPES[setting.dtype], compile=setting.variant == "compiled")
     x = torch.randn(setting.batch, 3, size, size, device=device)
 
     def step() -> None:
@@ -267,15 +276,20 @@ def _run_groups(config: BenchConfig, device: torch.device, log: Callable[[str], 
         "config": asdict(config),
     }
     results: list[Result] = []
+    rows = settings(config)
     for group in groups:
-        for setting in settings(config):
-            torch.manual_seed(0)
-            steps = {}
-            for name in group:
-                model = create_model(name).to(device).eval()
-                size = _image_size(config, name)
-                make = _train_step if setting.mode == "train" else _inference_step
-                steps[name] = make(model, setting, size, device)
+        for mode in config.modes:
+            steps: dict[str, Callable[[], None]] = {}
+            keys: dict[str, tuple[str, Setting]] = {}
+            for setting in (r for r in rows if r.mode == mode):
+                for name in group:
+                    torch.manual_seed(0)
+                    model = create_model(name).to(device).eval()
+                    make = _train_step if mode == "train" else _inference_step
+                    key = f"{name} {setting.label}"
+                    steps[key] = make(model, setting, _image_size(config, name), device)
+                    keys[key] = (name, setting)
+            log(f"{' + '.join(group)}: {mode}: {len(steps)} rows interleaved, {config.reps} repetitions")
             samples = time_interleaved(
                 steps,
                 reps=config.reps,
@@ -284,8 +298,8 @@ def _run_groups(config: BenchConfig, device: torch.device, log: Callable[[str], 
                 device=device,
                 clock=config.clock,
             )
-            for name in group:
-                results.append(Result(name, setting, _image_size(config, name), samples[name]))
+            for key, (name, setting) in keys.items():
+                results.append(Result(name, setting, _image_size(config, name), samples[key]))
                 log(f"{name:<24} {setting.label:<34} {results[-1].median_ms:10.2f} ms")
     meta["load_after"] = _load()
     return {"meta": meta, "results": [r.to_dict() for r in results]}

@@ -20,7 +20,6 @@ parameters that do not require grad.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from senet.fast.ops import excite
@@ -98,8 +97,15 @@ class FastBlock(nn.Module):
                 last.bias.double() if last.bias is not None else torch.zeros(w3.shape[0], dtype=torch.float64)
             )
             dtype = last.weight.dtype
-            self.w13 = nn.Parameter((w1 @ w3).to(dtype), requires_grad=False)  # (C', C'')
+            # Stored transposed and contiguous: the (N, K) @ (K, M) products below read them as is.
+            self.w13t = nn.Parameter((w1 @ w3).t().contiguous().to(dtype), requires_grad=False)  # (C'', C')
             self.b13 = nn.Parameter((w1 @ b3 + b1).to(dtype), requires_grad=False)  # (C',)
+            fc2 = self.se.fc2
+            self.w2t = nn.Parameter(fc2.weight.detach().flatten(1).t().contiguous(), requires_grad=False)
+            self.b2 = nn.Parameter(
+                fc2.bias.detach() if fc2.bias is not None else fc2.weight.new_zeros(fc2.out_channels),
+                requires_grad=False,
+            )  # (C,)
 
     def _branch(self, x: torch.Tensor) -> torch.Tensor:
         """The residual branch F up to the input y of its last convolution."""
@@ -117,14 +123,15 @@ class FastBlock(nn.Module):
         return excite(z, se.fc1.weight, se.fc1.bias, se.fc2.weight, se.fc2.bias, se.gate)[:, :, None, None]
 
     def _excitation_from_input(self, y: torch.Tensor) -> torch.Tensor:
-        """s (N, C, 1, 1) from the input y of the last 1x1 conv W3.
+        """s (N, C) from the input y (N, C'', H, W) of the last 1x1 conv W3 (C'' = C/4).
 
         F_sq(u) = W3 mean_hw(y) + b3, and W1 F_sq(u) + b1 = W13 mean_hw(y) + b13 with the product
-        W13 = W1 W3 (C/r x C/4) formed once: a far smaller matrix than W3 (C x C/4).
+        W13 = W1 W3 (C/r x C'') formed once: a far smaller matrix than W3 (C x C''). The mean's
+        1 / (H W) rides on the matrix product (``alpha``): five small ops from y to s.
         """
-        se = self.se
-        hidden = F.relu(F.linear(y.mean((2, 3)), self.w13, self.b13))  # (N, C'), delta
-        return se.gate(F.linear(hidden, se.fc2.weight.flatten(1), se.fc2.bias))[:, :, None, None]  # sigma
+        z = y.sum((2, 3))  # (N, C''), H W mean_hw(y)
+        hidden = torch.addmm(self.b13, z, self.w13t, alpha=1.0 / (y.shape[2] * y.shape[3])).relu_()  # delta
+        return self.se.gate(torch.addmm(self.b2, hidden, self.w2t))  # (N, C), sigma
 
     def _excitation(self, u: torch.Tensor) -> torch.Tensor:
         """s from u itself: (N, C, 1, 1), or (N, C, H, W) without a squeeze (Table 16)."""
@@ -136,22 +143,26 @@ class FastBlock(nn.Module):
         With a 1x1 last conv W3 (Bottleneck), s comes from y (C/4 channels pooled, W13 = W1 W3
         instead of W1 and W3: less to read than pooling u in every case), and then:
 
-        - divide (sigmoid gate, packed W3): s * relu(W3 y + shortcut / s), the sum and ReLU fused
-          into the convolution; two in-place read-write passes. Exact for s > 0, with s clamped
-          at 1e-12 so that shortcut / s cannot overflow.
+        - divide (sigmoid gate, packed W3): s * relu(W3 y + shortcut * (1 / s)), the sum and
+          ReLU fused into the convolution; two in-place read-write passes, both multiplies (the
+          reciprocal is taken on the (N, C) vector). Exact for s > 0 up to rounding, with s
+          clamped at 1e-12 so that 1 / s stays finite.
         - otherwise: addcmul (three reads, one write) and an in-place ReLU.
 
         Other blocks pool u itself and use addcmul + ReLU.
         """
         last = self.convs[-1]
         if self.pool_before_last:
+            s = self._excitation_from_input(y)  # (N, C)
+            n, c = s.shape
             if self.divide and isinstance(last, PackedConv):
-                s = self._excitation_from_input(y).clamp_min_(1e-12)
-                return last.add_relu_(y, shortcut.div_(s)).mul_(s)  # s * relu(u + shortcut / s)
+                s = s.clamp_min_(1e-12)
+                inv = s.reciprocal().view(n, c, 1, 1)  # a multiply pass is cheaper than a divide
+                return last.add_relu_(y, shortcut.mul_(inv)).mul_(s.view(n, c, 1, 1))  # s relu(u + x / s)
             u = last(y)
-            return torch.addcmul(shortcut, u, self._excitation_from_input(y), out=u).relu_()
+            return shortcut.addcmul_(u, s.view(n, c, 1, 1)).relu_()  # in place: no out= (torch.compile)
         u = last(y)  # (N, C, H, W)
-        return torch.addcmul(shortcut, u, self._excitation(u), out=u).relu_()  # Axpy + ReLU
+        return shortcut.addcmul_(u, self._excitation(u)).relu_()  # Axpy + ReLU, into the shortcut
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if self.downsample is None else self.downsample(x)

@@ -73,7 +73,10 @@ def optimize(
         dtype: ``torch.float32`` (logits equal the eager model's within 1e-4) or
             ``torch.bfloat16`` (weights and activations in bf16; top-1 agreement, not equality).
         channels_last: store activations and weights as NHWC, the layout oneDNN prefers.
-        compile: wrap the result in ``torch.compile`` (needs a C++ compiler on CPU).
+        compile: wrap the result in ``torch.compile`` with Inductor's freezing (weights become
+            constants, convolutions prepacked by the compiler) and static shapes: each new input
+            size compiles anew. Needs a C++ compiler on CPU; the first call compiles (seconds to
+            minutes).
         prepack: on CPU, reorder convolution weights once for oneDNN and fuse ReLU / residual
             sum + ReLU into the convolutions (:mod:`senet.fast.packed`); skipped where
             unsupported (bf16 without native CPU support) and with ``compile``.
@@ -95,4 +98,6 @@ def optimize(
     if prepack and not compile and on_cpu and packing_supported(dtype):
         pack_convolutions(fast, skip=(SqueezeExcite,))  # SE's W1, W2 run as F.linear
     wrapped: nn.Module = Optimized(fast, dtype=dtype, memory_format=memory_format).eval()
-    return torch.compile(wrapped) if compile else wrapped
+    if not compile:
+        return wrapped
+    return torch.compile(wrapped, dynamic=False, options={"freezing": True})

@@ -23,13 +23,14 @@ import statistics
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from senet.fast.bench import time_interleaved
-from senet.fast.ops import excite, se_residual
-from senet.fast.packed import PackedConv, packing_supported
-from senet.layers.se import SqueezeExcite
+from senet.fast.blocks import FastBlock, is_post_activation_block
+from senet.fast.fold import fold_batch_norms
+from senet.fast.ops import se_residual
+from senet.fast.packed import conv_add_relu_, pack_convolutions, packing_supported
+from senet.layers.se import SEConfig, SqueezeExcite
+from senet.models.blocks import Bottleneck
 
 STAGES = ((256, 56), (512, 28), (1024, 14), (2048, 7))  # SE-ResNet-50 block outputs: C, H = W
 
@@ -56,42 +57,34 @@ def tail_steps(shape: tuple[int, ...]) -> dict[str, Callable[[], None]]:
     }
 
 
+def _fast_bottleneck(channels: int, se: SEConfig | None) -> FastBlock:
+    """A stride-1 Bottleneck (C -> C/4 -> C), BN folded, as the packed FastBlock optimize() builds."""
+    block = Bottleneck(channels, channels, mid=channels // 4, se=se).eval()
+    fold_batch_norms(block, pairs_in=is_post_activation_block)
+    fast = FastBlock(block).to(memory_format=torch.channels_last)
+    pack_convolutions(fast, skip=(SqueezeExcite,))
+    return fast
+
+
 def route_steps(batch: int, channels: int, size: int) -> dict[str, Callable[[], None]]:
-    """The SE-tail routes of FastBlock for one Bottleneck shape, as inference steps."""
-    mid = channels // 4
-    conv = PackedConv(nn.Conv2d(mid, channels, 1).eval())
-    se = SqueezeExcite(channels)
-    y = torch.randn(batch, mid, size, size).to(memory_format=torch.channels_last)
+    """The SE-tail routes of :meth:`FastBlock._se_tail` for one Bottleneck shape, as inference
+    steps on the input y of the last 1x1 conv and a fresh copy of the shortcut (the network
+    consumes it), next to the plain twin's fused conv + sum + ReLU (``no_se``)."""
+    y = torch.randn(batch, channels // 4, size, size).to(memory_format=torch.channels_last)
     shortcut = torch.randn(batch, channels, size, size).to(memory_format=torch.channels_last)
+    se_block, plain = _fast_bottleneck(channels, SEConfig()), _fast_bottleneck(channels, None)
+    routes = {"divide": (True, True), "pool_y": (True, False), "pool_u": (False, False)}
 
-    with torch.no_grad():  # W13 = W1 W3, b13 = W1 b3 + b1, as FastBlock forms them
-        w13 = se.fc1.weight.flatten(1) @ conv.weight.flatten(1)
-        b13 = se.fc1.weight.flatten(1) @ conv.bias + se.fc1.bias
+    def tail(pool_before_last: bool, divide: bool) -> Callable[[], None]:
+        def step() -> None:
+            se_block.pool_before_last, se_block.divide = pool_before_last, divide
+            se_block._se_tail(y, shortcut.clone())
 
-    def s_from(z: torch.Tensor) -> torch.Tensor:  # (N, C) -> (N, C, 1, 1)
-        return excite(z, se.fc1.weight, se.fc1.bias, se.fc2.weight, se.fc2.bias, se.gate)[:, :, None, None]
+        return step
 
-    def s_from_y() -> torch.Tensor:  # squeeze before the last 1x1 conv
-        hidden = F.relu(F.linear(y.mean((2, 3)), w13, b13))
-        return se.gate(F.linear(hidden, se.fc2.weight.flatten(1), se.fc2.bias))[:, :, None, None]
-
-    # Every route starts from a fresh copy of the shortcut (in the network it is consumed).
-    def divide() -> None:
-        s = s_from_y().clamp_min_(1e-12)
-        conv.add_relu_(y, shortcut.clone().div_(s)).mul_(s)
-
-    def pool_y() -> None:
-        u = conv(y)
-        torch.addcmul(shortcut.clone(), u, s_from_y(), out=u).relu_()
-
-    def pool_u() -> None:
-        u = conv(y)
-        torch.addcmul(shortcut.clone(), u, s_from(u.mean((2, 3))), out=u).relu_()
-
-    def no_se() -> None:
-        conv.add_relu_(y, shortcut.clone())
-
-    return {"divide": divide, "pool_y": pool_y, "pool_u": pool_u, "no_se": no_se}
+    steps = {name: tail(*flags) for name, flags in routes.items()}
+    steps["no_se"] = lambda: conv_add_relu_(plain.convs[-1], y, shortcut.clone())
+    return steps
 
 
 def _inference(step: Callable[[], None]) -> Callable[[], None]:

@@ -38,6 +38,16 @@ def test_settings_order() -> None:
     assert {r.mode for r in rows} == {"latency", "throughput", "train"} and rows[-1].batch == 4
 
 
+def test_settings_with_compile_add_compiled_inference_rows() -> None:
+    rows = settings(BenchConfig(models=("x",), dtypes=("fp32",), compile=True))
+    assert [r.label for r in rows if r.mode == "latency"] == [
+        "latency eager fp32 b1",
+        "latency optimized fp32 b1",
+        "latency compiled fp32 b1",
+    ]
+    assert [r.variant for r in rows if r.mode == "train"] == ["eager", "optimized"]
+
+
 def _row(model: str, mode: str, variant: str, dtype: str, ms: float) -> dict:
     return {"model": model, "mode": mode, "variant": variant, "dtype": dtype, "batch": 1, "median_ms": ms}
 
@@ -58,6 +68,22 @@ def test_targets_met_and_missed_say_by_how_much() -> None:
     over, speed = rows
     assert not over["met"] and "2.0 percentage points" in over["miss"]
     assert speed["met"] and speed["value"] == pytest.approx(2.0)
+
+
+def test_compiled_rows_are_judged_by_the_same_targets() -> None:
+    results = [
+        _row("se_resnet50", "latency", "compiled", "fp32", 102.0),
+        _row("resnet50", "latency", "compiled", "fp32", 100.0),
+        _row("se_resnet50", "latency", "eager", "fp32", 120.0),
+    ]
+    targets = (
+        Target("SE vs twin, optimized", "se_resnet50", "overhead", "latency", "fp32", 0.03),
+        Target("optimized vs eager", "se_resnet50", "speedup", "latency", "fp32", 1.3),
+    )
+    rows = {r["name"]: r for r in evaluate(results, targets)}
+    assert set(rows) == {"SE vs twin, compiled", "compiled vs eager"}  # no optimized rows were timed
+    assert rows["SE vs twin, compiled"]["met"] and rows["SE vs twin, compiled"]["variant"] == "compiled"
+    assert not rows["compiled vs eager"]["met"] and "short by" in rows["compiled vs eager"]["miss"]
 
 
 def test_bench_end_to_end_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

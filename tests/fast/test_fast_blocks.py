@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 from fast_fixtures import randomize_bn
@@ -53,3 +55,22 @@ def test_fast_block_refuses_unfolded_and_preact_blocks() -> None:
     assert not is_post_activation_block(preact)
     with pytest.raises(TypeError, match="PreActBlock"):
         FastBlock(preact)
+
+
+needs_compiler = pytest.mark.skipif(
+    shutil.which("c++") is None and shutil.which("g++") is None, reason="torch.compile needs a C++ compiler"
+)
+
+
+@needs_compiler
+@pytest.mark.parametrize("gate", ["sigmoid", "tanh"])
+def test_bottleneck_compiles_in_one_graph(gate: str) -> None:
+    """The unpacked SE tail (what optimize(compile=True) runs) traces without a graph break."""
+    torch.manual_seed(0)
+    block = randomize_bn(Bottleneck(64, 64, mid=16, se=SEConfig(reduction=4, gate=gate))).eval()
+    x = torch.randn(2, 64, 8, 8)
+    with torch.no_grad():
+        ref = block(x)
+        fast = _fast(block, prepack=False)
+        got = torch.compile(fast, fullgraph=True, dynamic=False)(x.to(memory_format=torch.channels_last))
+    torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 from fast_fixtures import make
@@ -107,3 +109,16 @@ def test_bf16_runs_and_agrees_on_top1() -> None:
 def test_bad_dtype_is_refused() -> None:
     with pytest.raises(ValueError, match="float16"):
         senet.optimize(make("resnet18"), dtype=torch.float16)
+
+
+@pytest.mark.skipif(
+    shutil.which("c++") is None and shutil.which("g++") is None, reason="needs a C++ compiler"
+)
+def test_compiled_logits_equal_eager() -> None:
+    """optimize(compile=True): Inductor with freezing, one graph, the same logits."""
+    model = make("se_resnet20_cifar")
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        ref = model(x)
+        got = senet.optimize(model, compile=True)(x)
+    assert (got - ref).abs().max().item() <= ATOL
