@@ -9,6 +9,7 @@ is evaluated only when the run measured what it needs; a missed one states by ho
 
 from __future__ import annotations
 
+import random
 import statistics
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
@@ -89,12 +90,28 @@ def _index(results: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], dic
     return {(r["model"], r["mode"], r["variant"], r["dtype"]): r for r in results}
 
 
+def median_interval(
+    values: list[float], *, level: float = 0.95, resamples: int = 2000
+) -> tuple[float, float]:
+    """A bootstrap ``level`` interval of the median of ``values`` (fixed seed: reproducible).
+
+    On a noisy machine this says how far one run's figure can be trusted: the SE overhead of a
+    run is a median of paired ratios, and this is the range such medians take when the same
+    repetitions are resampled.
+    """
+    rng = random.Random(0)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    tail = (1.0 - level) / 2.0
+    return medians[int(tail * (resamples - 1))], medians[int((1.0 - tail) * (resamples - 1))]
+
+
 def overheads(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """For every SE model timed with its twin: SE time / plain time - 1 per setting.
 
     ``overhead`` is the ratio of the medians (what the targets use); ``overhead_paired`` the
     median over repetitions of the ratio of the two samples taken next to each other, which is
-    less sensitive to the load of a shared machine drifting during the run.
+    less sensitive to the load of a shared machine drifting during the run, and
+    ``overhead_interval`` its 95% bootstrap interval (:func:`median_interval`).
     """
     index, rows = _index(results), []
     for (model, mode, variant, dtype), r in index.items():
@@ -107,7 +124,8 @@ def overheads(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             rows.append({"model": model, "twin": twin, "mode": mode, "variant": variant, "dtype": dtype,
                          "batch": r["batch"], "model_ms": r["median_ms"], "twin_ms": t["median_ms"],
                          "overhead": round(ratio, 4),
-                         "overhead_paired": round(statistics.median(paired), 4) if paired else None})  # fmt: skip
+                         "overhead_paired": round(statistics.median(paired), 4) if paired else None,
+                         "overhead_interval": [round(v, 4) for v in median_interval(paired)] if paired else None})  # fmt: skip
     return rows
 
 
@@ -146,6 +164,11 @@ def evaluate(results: list[dict[str, Any]], targets: tuple[Target, ...] = TARGET
             met = value <= t.limit
             miss = "" if met else f"over by {100 * (value - t.limit):.1f} percentage points"
             shown = f"{100 * value:+.1f}% (limit +{100 * t.limit:.0f}%)"
+            if found.get("overhead_interval"):
+                low, high = found["overhead_interval"]
+                shown += f" [paired {100 * found['overhead_paired']:+.1f}%, 95% interval {100 * low:+.1f}..{100 * high:+.1f}%]"
+                if low <= t.limit < high:
+                    miss += ("; " if miss else "") + "not conclusive: the interval spans the limit"
         else:
             found = speed.get((t.model, t.mode, t.variant, t.dtype))
             if found is None:
@@ -193,6 +216,6 @@ def format_table(report: dict[str, Any]) -> str:
             f"{_pct(o.get('overhead')):>8} {_pct(o.get('overhead_paired')):>8} {'' if s is None else f'{s:.2f}x':>8}"
         )
     for t in report["targets"]:
-        verdict = "MET" if t["met"] else f"MISSED ({t['miss']})"
+        verdict = ("MET" if t["met"] else "MISSED") + (f" ({t['miss']})" if t["miss"] else "")
         lines.append(f"target: {t['name']} (b{t['batch']}): {t['shown']}: {verdict}")
     return "\n".join(lines)

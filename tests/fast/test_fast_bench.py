@@ -128,3 +128,13 @@ def test_bench_end_to_end_writes_json(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_bench_unknown_model_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "no_such_net", "--reps", "1", "--modes", "latency", "--dtype", "fp32"]) == 2
     assert "no_such_net" in capsys.readouterr().err
+
+
+def test_median_interval_brackets_the_median_and_shrinks_with_agreement() -> None:
+    from senet.fast.report import median_interval
+
+    assert median_interval([0.02] * 9) == (0.02, 0.02)
+    noisy = [0.01, 0.05, -0.02, 0.03, 0.08, 0.00, 0.04, 0.02, 0.06]
+    low, high = median_interval(noisy)
+    assert min(noisy) <= low < 0.03 < high <= max(noisy)  # 0.03 is the median
+    assert median_interval(noisy) == (low, high)  # a fixed seed: reproducible
