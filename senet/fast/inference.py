@@ -41,6 +41,26 @@ class Optimized(nn.Module):
         return f"dtype={self.dtype}, memory_format={self.memory_format}"
 
 
+class Frozen(nn.Module):
+    """``torch.compile(module)`` called with Inductor's *freezing* switched on.
+
+    With freezing, Dynamo keeps the weights as graph constants and Inductor folds them and
+    prepacks the convolutions for oneDNN (with fused ReLU / sum post-ops). PyTorch reads the
+    switch from its global Inductor config when it traces (``torch.compile(options=...)`` does not
+    reach Dynamo), so it is set only around each call here, and restored after it.
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.compiled = torch.compile(module, dynamic=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import torch._inductor.config as inductor_config
+
+        with inductor_config.patch(freezing=True):
+            return self.compiled(x)
+
+
 def _bn_follows_conv(module: nn.Module) -> bool:
     """Modules whose forward applies ``bnK`` right after ``convK`` (safe to fold by name)."""
     return isinstance(module, (ResNet, CifarResNet)) or is_post_activation_block(module)
@@ -98,6 +118,4 @@ def optimize(
     if prepack and not compile and on_cpu and packing_supported(dtype):
         pack_convolutions(fast, skip=(SqueezeExcite,))  # SE's W1, W2 run as F.linear
     wrapped: nn.Module = Optimized(fast, dtype=dtype, memory_format=memory_format).eval()
-    if not compile:
-        return wrapped
-    return torch.compile(wrapped, dynamic=False, options={"freezing": True})
+    return Frozen(wrapped).eval() if compile else wrapped

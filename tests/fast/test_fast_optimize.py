@@ -11,6 +11,7 @@ from torch import nn
 
 import senet
 from senet.fast.blocks import FastBlock, is_post_activation_block
+from senet.fast.packed import packing_supported
 from senet.models.blocks import PLACEMENTS
 
 ATOL = 1e-4
@@ -115,10 +116,15 @@ def test_bad_dtype_is_refused() -> None:
     shutil.which("c++") is None and shutil.which("g++") is None, reason="needs a C++ compiler"
 )
 def test_compiled_logits_equal_eager() -> None:
-    """optimize(compile=True): Inductor with freezing, one graph, the same logits."""
+    """optimize(compile=True): Inductor with freezing (prepacked oneDNN convolutions), same logits."""
     model = make("se_resnet20_cifar")
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    compiled = senet.optimize(model, compile=True)
     with torch.no_grad():
         ref = model(x)
-        got = senet.optimize(model, compile=True)(x)
+        got = compiled(x)
+        with torch.profiler.profile() as prof:
+            compiled(x)
     assert (got - ref).abs().max().item() <= ATOL
+    if packing_supported(torch.float32):  # freezing took effect: weights are constants, prepacked
+        assert any(e.key.startswith("mkldnn::_convolution_pointwise") for e in prof.key_averages())
