@@ -63,6 +63,8 @@ def _is_pointwise(conv: nn.Module) -> bool:
 class FastBlock(nn.Module):
     """The eval-mode forward of a BN-folded residual block, for every SE placement (Sec. 6.5)."""
 
+    per_sample_min = 1 << 18  # values per sample above which the divide route runs per sample
+
     def __init__(self, block: ResidualBlock) -> None:
         super().__init__()
         if not is_post_activation_block(block):
@@ -147,6 +149,9 @@ class FastBlock(nn.Module):
           ReLU fused into the convolution; two in-place read-write passes, both multiplies (the
           reciprocal is taken on the (N, C) vector). Exact for s > 0 up to rounding, with s
           clamped at 1e-12 so that 1 / s stays finite.
+          With several samples whose maps hold at least ``per_sample_min`` values each, the three
+          steps run sample by sample, so that each sample's map is still in cache for the second
+          pass (the whole batch's output is larger than the cache at SE-ResNet-50's first stages).
         - otherwise: addcmul (three reads, one write) and an in-place ReLU.
 
         Other blocks pool u itself and use addcmul + ReLU.
@@ -156,9 +161,13 @@ class FastBlock(nn.Module):
             s = self._excitation_from_input(y)  # (N, C)
             n, c = s.shape
             if self.divide and isinstance(last, PackedConv):
-                s = s.clamp_min_(1e-12)
-                inv = s.reciprocal().view(n, c, 1, 1)  # a multiply pass is cheaper than a divide
-                return last.add_relu_(y, shortcut.mul_(inv)).mul_(s.view(n, c, 1, 1))  # s relu(u + x / s)
+                s = s.clamp_min_(1e-12).view(n, c, 1, 1)
+                inv = s.reciprocal()  # a multiply pass is cheaper than a divide
+                if n == 1 or shortcut[0].numel() < self.per_sample_min:
+                    return last.add_relu_(y, shortcut.mul_(inv)).mul_(s)  # s relu(u + x / s)
+                for i in range(n):  # (1, C, H, W) views of the channels-last batch
+                    last.add_relu_(y[i : i + 1], shortcut[i : i + 1].mul_(inv[i])).mul_(s[i])
+                return shortcut
             u = last(y)
             return shortcut.addcmul_(u, s.view(n, c, 1, 1)).relu_()  # in place: no out= (torch.compile)
         u = last(y)  # (N, C, H, W)

@@ -31,9 +31,11 @@ def _fast(block: nn.Module, prepack: bool) -> FastBlock:
     [(2, 16, 64), (1, 2, 256)],  # large maps: squeeze before W3 (+ divide); tiny map, wide C: pool u
 )
 @pytest.mark.parametrize("gate", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("per_sample_min", [FastBlock.per_sample_min, 0])  # 0: sample by sample
 def test_bottleneck_routes_equal_eager(
-    prepack: bool, batch: int, size: int, channels: int, gate: str
+    prepack: bool, batch: int, size: int, channels: int, gate: str, per_sample_min: int, monkeypatch
 ) -> None:
+    monkeypatch.setattr(FastBlock, "per_sample_min", per_sample_min)
     torch.manual_seed(0)
     block = randomize_bn(
         Bottleneck(channels, channels, mid=channels // 4, se=SEConfig(reduction=4, gate=gate))
