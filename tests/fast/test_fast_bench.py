@@ -66,7 +66,7 @@ def test_targets_met_and_missed_say_by_how_much() -> None:
     rows = evaluate(results, targets)
     assert [r["name"] for r in rows] == ["overhead", "speedup"]
     over, speed = rows
-    assert not over["met"] and "2.0 percentage points" in over["miss"]
+    assert not over["met"] and "2.00 percentage points" in over["miss"]
     assert speed["met"] and speed["value"] == pytest.approx(2.0)
 
 
@@ -138,3 +138,29 @@ def test_median_interval_brackets_the_median_and_shrinks_with_agreement() -> Non
     low, high = median_interval(noisy)
     assert min(noisy) <= low < 0.03 < high <= max(noisy)  # 0.03 is the median
     assert median_interval(noisy) == (low, high)  # a fixed seed: reproducible
+
+
+def test_report_reprints_a_saved_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from senet.fast.report import main as report_main
+
+    extra = {"image_size": 224, "images_per_s": 10.0}
+    results = [
+        {
+            **_row("se_resnet50", "latency", "optimized", "fp32", 104.0),
+            **extra,
+            "samples_ms": [104.0, 106.0, 103.0],
+        },
+        {
+            **_row("resnet50", "latency", "optimized", "fp32", 100.0),
+            **extra,
+            "samples_ms": [100.0, 100.0, 100.0],
+        },
+    ]
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps({"meta": {"command": "senet bench se_resnet50"}, "results": results}))
+    assert report_main([str(saved)]) == 0
+    out = capsys.readouterr().out
+    assert "+4.0% (limit +3%)" in out and "MISSED" in out and "measured by: senet bench se_resnet50" in out
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(SystemExit, match="bad.json: not a senet bench report"):
+        report_main([str(tmp_path / "bad.json")])
