@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from senet.api import create_model, list_models
-from senet.fast.inference import DTYPES, optimize
+from senet.fast.inference import DTYPES, has_cxx_compiler, optimize
 
 MODES = ("latency", "throughput", "train")
 
@@ -252,6 +252,8 @@ def run_bench(config: BenchConfig, *, log: Callable[[str], None] = print) -> dic
         raise ValueError("bench: --device cuda asked for, but CUDA is not available")
     use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
     device = torch.device("cuda" if use_cuda else "cpu")
+    if config.compile and device.type == "cpu" and not has_cxx_compiler():
+        raise ValueError("bench: --compile needs a C++ compiler on CPU (set CXX, or install g++ or clang++)")
     threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)

@@ -10,6 +10,8 @@ Steps, each exact in float32 up to rounding: fold eval-mode BN into the convolut
 from __future__ import annotations
 
 import copy
+import os
+import shutil
 
 import torch
 from torch import nn
@@ -39,6 +41,12 @@ class Optimized(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dtype={self.dtype}, memory_format={self.memory_format}"
+
+
+def has_cxx_compiler() -> bool:
+    """Whether Inductor can build its CPU kernels here: ``$CXX``, or c++ / g++ / clang++ on PATH."""
+    names = [os.environ.get("CXX", ""), "c++", "g++", "clang++"]
+    return any(name and shutil.which(name) for name in names)
 
 
 class Frozen(nn.Module):
@@ -107,6 +115,12 @@ def optimize(
     """
     if dtype not in DTYPES.values():
         raise ValueError(f"optimize: dtype must be torch.float32 or torch.bfloat16, got {dtype}")
+    on_cpu = all(p.device.type == "cpu" for p in model.parameters())
+    if compile and on_cpu and not has_cxx_compiler():
+        raise RuntimeError(
+            "optimize(compile=True): torch.compile on CPU needs a C++ compiler (set CXX, or install "
+            "g++ or clang++); optimize() without compile needs none"
+        )
     fast = copy.deepcopy(model).eval()
     fold_batch_norms(fast, pairs_in=_bn_follows_conv)
     _replace_blocks(fast)
@@ -114,7 +128,6 @@ def optimize(
         p.requires_grad_(False)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     fast = fast.to(dtype=dtype, memory_format=memory_format)
-    on_cpu = all(p.device.type == "cpu" for p in fast.parameters())
     if prepack and not compile and on_cpu and packing_supported(dtype):
         pack_convolutions(fast, skip=(SqueezeExcite,))  # SE's W1, W2 run as F.linear
     wrapped: nn.Module = Optimized(fast, dtype=dtype, memory_format=memory_format).eval()

@@ -164,3 +164,24 @@ def test_report_reprints_a_saved_run(tmp_path: Path, capsys: pytest.CaptureFixtu
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(SystemExit, match="bad.json: not a senet bench report"):
         report_main([str(tmp_path / "bad.json")])
+
+
+def test_bench_compile_without_a_compiler_is_refused_before_timing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import senet.fast.bench as bench
+
+    monkeypatch.setattr(bench, "has_cxx_compiler", lambda: False)
+    argv = [
+        "bench",
+        "se_resnet20_cifar",
+        "--compile",
+        "--device",
+        "cpu",
+        "--modes",
+        "latency",
+        "--dtype",
+        "fp32",
+    ]
+    assert main(argv) == 2
+    assert "--compile needs a C++ compiler" in capsys.readouterr().err

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 import torch
 from fast_fixtures import randomize_bn
@@ -11,6 +9,7 @@ from torch import nn
 
 from senet.fast.blocks import FastBlock, is_post_activation_block
 from senet.fast.fold import fold_batch_norms
+from senet.fast.inference import has_cxx_compiler
 from senet.fast.packed import pack_convolutions, packing_supported
 from senet.layers.se import SEConfig, SqueezeExcite
 from senet.models.blocks import BasicBlock, Bottleneck
@@ -59,9 +58,7 @@ def test_fast_block_refuses_unfolded_and_preact_blocks() -> None:
         FastBlock(preact)
 
 
-needs_compiler = pytest.mark.skipif(
-    shutil.which("c++") is None and shutil.which("g++") is None, reason="torch.compile needs a C++ compiler"
-)
+needs_compiler = pytest.mark.skipif(not has_cxx_compiler(), reason="torch.compile needs a C++ compiler")
 
 
 @needs_compiler

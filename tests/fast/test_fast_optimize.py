@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 import torch
 from fast_fixtures import make
@@ -11,6 +9,7 @@ from torch import nn
 
 import senet
 from senet.fast.blocks import FastBlock, is_post_activation_block
+from senet.fast.inference import has_cxx_compiler
 from senet.fast.packed import packing_supported
 from senet.models.blocks import PLACEMENTS
 
@@ -112,9 +111,7 @@ def test_bad_dtype_is_refused() -> None:
         senet.optimize(make("resnet18"), dtype=torch.float16)
 
 
-@pytest.mark.skipif(
-    shutil.which("c++") is None and shutil.which("g++") is None, reason="needs a C++ compiler"
-)
+@pytest.mark.skipif(not has_cxx_compiler(), reason="needs a C++ compiler")
 def test_compiled_logits_equal_eager() -> None:
     """optimize(compile=True): Inductor with freezing (prepacked oneDNN convolutions), same logits."""
     model = make("se_resnet20_cifar")
@@ -128,3 +125,12 @@ def test_compiled_logits_equal_eager() -> None:
     assert (got - ref).abs().max().item() <= ATOL
     if packing_supported(torch.float32):  # freezing took effect: weights are constants, prepacked
         assert any(e.key.startswith("mkldnn::_convolution_pointwise") for e in prof.key_averages())
+
+
+def test_compile_without_a_compiler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import senet.fast.inference as inference
+
+    monkeypatch.delenv("CXX", raising=False)
+    monkeypatch.setattr(inference.shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="needs a C\\+\\+ compiler"):
+        senet.optimize(make("se_resnet20_cifar"), compile=True)
