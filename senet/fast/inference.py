@@ -56,17 +56,28 @@ class Frozen(nn.Module):
     prepacks the convolutions for oneDNN (with fused ReLU / sum post-ops). PyTorch reads the
     switch from its global Inductor config when it traces (``torch.compile(options=...)`` does not
     reach Dynamo), so it is set only around each call here, and restored after it.
+
+    Dynamo keeps its compiled graphs per code object and gives up after ``recompile_limit`` (8)
+    of them, falling back to eager with only a warning. Compiling ``module.forward`` would share
+    that budget among every optimised model of a class (the ninth model of a benchmark ran
+    uncompiled), so each instance compiles a function with a code object of its own.
     """
 
     def __init__(self, module: nn.Module) -> None:
         super().__init__()
-        self.compiled = torch.compile(module, dynamic=False)
+        self.module = module
+
+        def run(x: torch.Tensor) -> torch.Tensor:
+            return module(x)
+
+        run.__code__ = run.__code__.replace()  # a fresh code object: this instance's own cache
+        self._compiled = torch.compile(run, dynamic=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         import torch._inductor.config as inductor_config
 
         with inductor_config.patch(freezing=True):
-            return self.compiled(x)
+            return self._compiled(x)
 
 
 def _bn_follows_conv(module: nn.Module) -> bool:

@@ -9,7 +9,7 @@ from torch import nn
 
 import senet
 from senet.fast.blocks import FastBlock, is_post_activation_block
-from senet.fast.inference import has_cxx_compiler
+from senet.fast.inference import Frozen, has_cxx_compiler
 from senet.fast.packed import packing_supported
 from senet.models.blocks import PLACEMENTS
 
@@ -134,3 +134,22 @@ def test_compile_without_a_compiler_is_a_clear_error(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(inference.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="needs a C\\+\\+ compiler"):
         senet.optimize(make("se_resnet20_cifar"), compile=True)
+
+
+@pytest.mark.skipif(not has_cxx_compiler(), reason="needs a C++ compiler")
+def test_every_compiled_model_stays_compiled() -> None:
+    """Dynamo's cache is per code object and stops at 8 entries; each Frozen has its own, so the
+    tenth optimised model of one class is still compiled and frozen (not silently eager)."""
+    x = torch.randn(1, 3, 8, 8)
+    with torch.no_grad():
+        for seed in range(10):
+            torch.manual_seed(seed)
+            model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()).eval()
+            frozen = Frozen(model)
+            frozen(x)
+            with torch.profiler.profile() as prof:
+                got = frozen(x)
+            torch.testing.assert_close(got, model(x))
+    keys = {e.key for e in prof.key_averages()}
+    if packing_supported(torch.float32):  # frozen: the tenth model's convolution is prepacked
+        assert any(k.startswith("mkldnn::_convolution_pointwise") for k in keys), sorted(keys)
