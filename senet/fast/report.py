@@ -152,8 +152,14 @@ def _with_compiled(targets: tuple[Target, ...]) -> list[Target]:
 
 def evaluate(results: list[dict[str, Any]], targets: tuple[Target, ...] = TARGETS) -> list[dict[str, Any]]:
     """Each target whose figures were measured, with its value, whether it is met and the miss."""
-    over = {(o["model"], o["mode"], o["variant"], o["dtype"]): o for o in overheads(results)}
-    speed = {(s["model"], s["mode"], s["variant"], s["dtype"]): s for s in speedups(results)}
+    return _judge(overheads(results), speedups(results), targets)
+
+
+def _judge(
+    over_rows: list[dict[str, Any]], speed_rows: list[dict[str, Any]], targets: tuple[Target, ...]
+) -> list[dict[str, Any]]:
+    over = {(o["model"], o["mode"], o["variant"], o["dtype"]): o for o in over_rows}
+    speed = {(s["model"], s["mode"], s["variant"], s["dtype"]): s for s in speed_rows}
     rows = []
     for t in _with_compiled(targets):
         if t.kind == "overhead":
@@ -188,12 +194,12 @@ def evaluate(results: list[dict[str, Any]], targets: tuple[Target, ...] = TARGET
 
 def summarize(report: dict[str, Any]) -> dict[str, Any]:
     """``report`` with its overheads, speed-ups and target evaluations added."""
-    results = report["results"]
+    over_rows, speed_rows = overheads(report["results"]), speedups(report["results"])  # bootstraps once
     return {
         **report,
-        "overheads": overheads(results),
-        "speedups": speedups(results),
-        "targets": evaluate(results),
+        "overheads": over_rows,
+        "speedups": speed_rows,
+        "targets": _judge(over_rows, speed_rows, TARGETS),
     }
 
 
