@@ -11,6 +11,7 @@ configuration is an error (never silently mixed into one table).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -22,13 +23,13 @@ from typing import Any
 
 import torch
 
-from senet.analysis.grids import Grid, Variant, merge_overrides
+from senet.analysis.grids import Grid, Variant
 from senet.api import create_model
+from senet.config import ConfigError
 from senet.io import write_atomic
+from senet.spec import ModelSpec
 from senet.train import FitResult, TrainConfig, fit, load_result
 from senet.train.engine import CONFIG
-from senet.train.models import resolve_overrides
-from senet.train.overrides import ConfigError
 
 GRID_FILE = "grid.json"
 LOCK_FILE = "grid.lock"
@@ -66,40 +67,41 @@ def plan(
 ) -> list[Cell]:
     """The cells of ``grid`` in run order (variant-major), each checked on the meta device.
 
-    The model is ``model``, else the grid's own (an axis some models lack), else the recipe's.
-    The variant's overrides are merged into the recipe's ``model_overrides`` (``se`` field-wise).
+    The model is ``model``, else the grid's own (an axis some models lack), else the recipe's;
+    each variant's options are laid over the recipe's :class:`ModelSpec` (SE fields field-wise).
     """
     if not seeds:
         raise ConfigError("seeds: give at least one seed")
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"seeds: repeated values in {list(seeds)}")
-    name = model or grid.model or base.model
+    name = model or grid.model or base.model.name
+    spec = dataclasses.replace(base.model, name=name)
     folders = [slug(v.name) for v in grid.variants]
     if len(set(folders)) != len(folders):
         raise ConfigError(f"grid {grid.name}: variant names {folders} collide as folder names")
     cells = []
     for variant, folder in zip(grid.variants, folders, strict=True):
-        overrides = merge_overrides(base.model_overrides, variant.overrides)
-        check_variant(name, variant, overrides)
+        cell_spec = check_variant(spec, variant)
         for seed in seeds:
             run_dir = Path(out_dir) / folder / f"seed-{seed}"
-            config = base.replace(model=name, model_overrides=overrides, seed=seed, out_dir=str(run_dir))
+            config = base.replace(model=cell_spec, seed=seed, out_dir=str(run_dir))
             cells.append(Cell(variant, seed, config))
     return cells
 
 
-def check_variant(model: str, variant: Variant, overrides: dict[str, Any]) -> None:
-    """Build the variant on the meta device (no memory) so that a missing option fails before training."""
-    kwargs = resolve_overrides(model, overrides)
-    if isinstance(overrides.get("se"), dict) and "se" not in kwargs:
-        raise ConfigError(
-            f"variant {variant.name!r}: {model} has no SE blocks, so SE options cannot vary; use an SE model"
-        )
+def check_variant(spec: ModelSpec, variant: Variant) -> ModelSpec:
+    """The variant's spec, built once on the meta device (no memory) so that an option the model
+    lacks fails before any training."""
+    try:
+        cell = variant.apply(spec)
+    except ConfigError as err:
+        raise ConfigError(f"variant {variant.name!r}: {err}") from None
     try:
         with torch.device("meta"):
-            create_model(model, **kwargs)
+            create_model(cell.name, **cell.builder_kwargs())
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"variant {variant.name!r} does not fit {model}: {err}") from err
+        raise ConfigError(f"variant {variant.name!r} does not fit {spec.name}: {err}") from err
+    return cell
 
 
 def _normalised(values: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +157,7 @@ def _run_cell(cell: Cell, index: str, say: Callable[[str], None], quiet: bool, p
     if done is not None:
         say(f"{where}: finished earlier ({cell.run_dir}), not retrained")
         return CellResult(cell, done, trained=False)
-    say(f"{where}: training {cell.config.model} in {cell.run_dir}")
+    say(f"{where}: training {cell.config.model.name} in {cell.run_dir}")
     return CellResult(cell, fit(cell.config, resume=True, quiet=quiet, progress=progress), trained=True)
 
 
@@ -201,11 +203,16 @@ def _write_grid(path: Path, grid: Grid, cells: list[Cell]) -> None:
         "table": grid.table,
         "note": grid.note,
         "cells": [
-            {"variant": c.variant.name, "seed": c.seed, "run_dir": str(c.run_dir), "model": c.config.model}
+            {
+                "variant": c.variant.name,
+                "seed": c.seed,
+                "run_dir": str(c.run_dir),
+                "model": c.config.model.name,
+            }
             for c in cells
         ],
         "variants": [
-            {"name": v.name, "overrides": _normalised(v.overrides), "paper": v.paper} for v in grid.variants
+            {"name": v.name, "changes": _normalised(v.changes()), "paper": v.paper} for v in grid.variants
         ],
     }
     write_atomic(path, json.dumps(record, indent=2) + "\n")

@@ -1,55 +1,89 @@
 """The ablation grids of Sec. 6-7 as data: axes, variants and the paper's tables as named presets.
 
-A :class:`Variant` is one row of a paper table: a name and a fragment of the model's builder
-overrides (merged into the recipe's ``model_overrides``). ``{"se": {...}}`` edits fields of the
-model's own :class:`senet.SEConfig`; ``{"se": None}`` is the plain baseline (the same network
-without SE blocks). The numbers in ``paper`` are the top-1 / top-5 errors (%) of SE-ResNet-50
-on ImageNet under the ablation schedule (Tables 10-16; summarised in shared/reference/paper.md).
+A :class:`Variant` is one row of a paper table: a name and the typed options it changes in the
+recipe's :class:`senet.spec.ModelSpec` (an SE field such as the reduction ratio, the placement,
+the SE stages, or the plain twin for the baseline). The numbers in ``paper`` are the top-1 / top-5
+errors (%) of SE-ResNet-50 on ImageNet under the ablation schedule (Tables 10-16; summarised in
+shared/reference/paper.md).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, get_args
 
-from senet.train.overrides import ConfigError
+from senet.config import ConfigError, coerce, fields
+from senet.layers.se import Gate, Squeeze
+from senet.models.blocks import Placement
+from senet.spec import ModelSpec
+
+#: The SE-block fields a variant may change (fields of :class:`senet.SEConfig`).
+SE_FIELDS = ("reduction", "squeeze", "gate")
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One cell of a grid (before seeds): a table row.
-
-    name: the row label (also the run folder's name, made filesystem-safe).
-    overrides: builder overrides merged into the recipe's ``model_overrides``.
-    paper: the paper's (top-1, top-5) error of this row, if it has one.
-    """
+    """One cell of a grid (before seeds): a table row. A field left at None keeps the recipe's."""
 
     name: str
-    overrides: dict[str, Any] = field(default_factory=dict)
+    """The row label (also the run folder's name, made filesystem-safe)."""
+    reduction: int | None = None
+    """The SE reduction ratio r (Table 10)."""
+    squeeze: Squeeze | None = None
+    """The squeeze operator F_sq (Tables 11, 16)."""
+    gate: Gate | None = None
+    """The excitation non-linearity sigma (Table 12)."""
+    se_stages: tuple[int, ...] | None = None
+    """The stages with SE blocks, as layer indices 1-4 (Table 13)."""
+    placement: Placement | None = None
+    """Where the SE block sits (Tables 14, 15)."""
+    plain: bool = False
+    """The baseline: the recipe's network without SE blocks (its plain twin)."""
     paper: tuple[float, float] | None = None
+    """The paper's (top-1, top-5) error of this row, if it has one."""
+
+    def changes(self) -> dict[str, Any]:
+        """The model options this row sets (the fields that are not None, ``plain`` if true)."""
+        keep = [f.name for f in dataclasses.fields(self) if f.name not in ("name", "paper")]
+        return {k: getattr(self, k) for k in keep if getattr(self, k) not in (None, False)}
+
+    def apply(self, spec: ModelSpec) -> ModelSpec:
+        """``spec`` with this row's options: SE fields edit its SEConfig, ``plain`` takes the twin."""
+        if self.plain:
+            return spec if spec.is_plain else spec.twin()
+        se = {k: getattr(self, k) for k in SE_FIELDS if getattr(self, k) is not None}
+        spec = spec.with_se(**se) if se else spec
+        other = {k: getattr(self, k) for k in ("se_stages", "placement") if getattr(self, k) is not None}
+        return dataclasses.replace(spec, **other)
 
 
 @dataclass(frozen=True)
 class Axis:
-    """One ablation axis: a builder option and how a command-line value maps onto it.
+    """One ablation axis: a :class:`Variant` field and the paper table that varies it.
 
-    key: the option (``se.reduction`` is a field of SEConfig, ``placement`` a builder option).
-    parse: string -> option value; table: the paper table that varies it.
+    Values given on the command line are checked against the field's type (the choices of
+    squeeze, gate and placement come from their ``Literal`` types).
     """
 
     name: str
-    key: str
-    parse: Callable[[str], Any]
+    field: str
     table: str
+    parse: Callable[[str], Any] | None = None
     label: Callable[[Any], str] = str
 
+    @property
+    def choices(self) -> tuple[Any, ...]:
+        """The allowed values where the field's type enumerates them."""
+        hint = fields(Variant)[self.field]
+        literal = [a for a in get_args(hint) if get_args(a)]
+        return get_args(literal[0]) if literal else ()
+
     def variant(self, text: str) -> Variant:
-        value = self.parse(text)
-        head, _, tail = self.key.partition(".")
-        overrides = {head: {tail: value}} if tail else {head: value}
-        return Variant(f"{self.name}={self.label(value)}", overrides)
+        value = self.parse(text) if self.parse else coerce(text, fields(Variant)[self.field], self.field)
+        return Variant(f"{self.name}={self.label(value)}", **{self.field: value})
 
 
 def _stages(text: str) -> tuple[int, ...]:
@@ -63,15 +97,6 @@ def _stages(text: str) -> tuple[int, ...]:
     return stages
 
 
-def _choice(name: str, choices: Sequence[str]) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        if text not in choices:
-            raise ConfigError(f"{name}={text!r}: choose from {', '.join(choices)}")
-        return text
-
-    return parse
-
-
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -83,20 +108,17 @@ def _positive_int(text: str) -> int:
 
 
 AXES: dict[str, Axis] = {
-    "reduction": Axis("r", "se.reduction", _positive_int, "Table 10"),
-    "squeeze": Axis("squeeze", "se.squeeze", _choice("squeeze", ("avg", "max", "none")), "Tables 11, 16"),
-    "gate": Axis("gate", "se.gate", _choice("gate", ("sigmoid", "tanh", "relu")), "Table 12"),
-    "stages": Axis("se_stages", "se_stages", _stages, "Table 13", label=lambda v: "+".join(map(str, v))),
-    "placement": Axis(
-        "placement",
-        "placement",
-        _choice("placement", ("standard", "pre", "post", "identity", "3x3")),
-        "Tables 14, 15",
+    "reduction": Axis("r", "reduction", "Table 10", parse=_positive_int),
+    "squeeze": Axis("squeeze", "squeeze", "Tables 11, 16"),
+    "gate": Axis("gate", "gate", "Table 12"),
+    "stages": Axis(
+        "se_stages", "se_stages", "Table 13", parse=_stages, label=lambda v: "+".join(map(str, v))
     ),
+    "placement": Axis("placement", "placement", "Tables 14, 15"),
 }
 
 #: The ResNet-50 baseline of the ablation schedule (paper.md "Ablations": 23.30 / 6.55).
-BASELINE = Variant("baseline", {"se": None}, (23.30, 6.55))
+BASELINE = Variant("baseline", plain=True, paper=(23.30, 6.55))
 #: SE-ResNet-50 with the defaults (r = 16, avg squeeze, sigmoid, standard, all stages).
 SE_DEFAULT = (22.28, 6.03)
 
@@ -122,36 +144,32 @@ class Grid:
         )
 
 
-def _se(**fields: Any) -> dict[str, Any]:
-    return {"se": fields}
-
-
 # Each preset lists the rows of the paper's table, in the paper's order, with its numbers.
 PRESETS: dict[str, Grid] = {
     "table10": Grid(
         "table10",
         "Table 10: reduction ratio r",
         (
-            Variant("r=2", _se(reduction=2), (22.29, 6.00)),
-            Variant("r=4", _se(reduction=4), (22.25, 6.09)),
-            Variant("r=8", _se(reduction=8), (22.26, 5.99)),
-            Variant("r=16", _se(reduction=16), SE_DEFAULT),
-            Variant("r=32", _se(reduction=32), (22.72, 6.20)),
+            Variant("r=2", reduction=2, paper=(22.29, 6.00)),
+            Variant("r=4", reduction=4, paper=(22.25, 6.09)),
+            Variant("r=8", reduction=8, paper=(22.26, 5.99)),
+            Variant("r=16", reduction=16, paper=SE_DEFAULT),
+            Variant("r=32", reduction=32, paper=(22.72, 6.20)),
             BASELINE,
         ),
     ),
     "table11": Grid(
         "table11",
         "Table 11: squeeze operator",
-        (Variant("max", _se(squeeze="max"), (22.57, 6.09)), Variant("avg", _se(squeeze="avg"), SE_DEFAULT)),
+        (Variant("max", squeeze="max", paper=(22.57, 6.09)), Variant("avg", squeeze="avg", paper=SE_DEFAULT)),
     ),
     "table12": Grid(
         "table12",
         "Table 12: excitation non-linearity",
         (
-            Variant("ReLU", _se(gate="relu"), (23.47, 6.98)),
-            Variant("Tanh", _se(gate="tanh"), (23.00, 6.38)),
-            Variant("Sigmoid", _se(gate="sigmoid"), SE_DEFAULT),
+            Variant("ReLU", gate="relu", paper=(23.47, 6.98)),
+            Variant("Tanh", gate="tanh", paper=(23.00, 6.38)),
+            Variant("Sigmoid", gate="sigmoid", paper=SE_DEFAULT),
         ),
     ),
     "table13": Grid(
@@ -159,10 +177,10 @@ PRESETS: dict[str, Grid] = {
         "Table 13: SE in one stage (stage 2 = layer1, ..., stage 5 = layer4)",
         (
             BASELINE,
-            Variant("SE_Stage_2", {"se_stages": (1,)}, (23.03, 6.48)),
-            Variant("SE_Stage_3", {"se_stages": (2,)}, (23.04, 6.32)),
-            Variant("SE_Stage_4", {"se_stages": (3,)}, (22.68, 6.22)),
-            Variant("SE_All", {"se_stages": (1, 2, 3, 4)}, SE_DEFAULT),
+            Variant("SE_Stage_2", se_stages=(1,), paper=(23.03, 6.48)),
+            Variant("SE_Stage_3", se_stages=(2,), paper=(23.04, 6.32)),
+            Variant("SE_Stage_4", se_stages=(3,), paper=(22.68, 6.22)),
+            Variant("SE_All", se_stages=(1, 2, 3, 4), paper=SE_DEFAULT),
         ),
         model="se_resnet18",
         note="the CIFAR ResNets have no se_stages option; this grid uses se_resnet18 unless --model is given",
@@ -171,18 +189,18 @@ PRESETS: dict[str, Grid] = {
         "table14",
         "Table 14: SE integration (Fig. 5)",
         (
-            Variant("SE", {"placement": "standard"}, SE_DEFAULT),
-            Variant("SE-PRE", {"placement": "pre"}, (22.23, 6.00)),
-            Variant("SE-POST", {"placement": "post"}, (22.78, 6.35)),
-            Variant("SE-Identity", {"placement": "identity"}, (22.20, 6.15)),
+            Variant("SE", placement="standard", paper=SE_DEFAULT),
+            Variant("SE-PRE", placement="pre", paper=(22.23, 6.00)),
+            Variant("SE-POST", placement="post", paper=(22.78, 6.35)),
+            Variant("SE-Identity", placement="identity", paper=(22.20, 6.15)),
         ),
     ),
     "table15": Grid(
         "table15",
         "Table 15: SE inside the residual unit",
         (
-            Variant("SE", {"placement": "standard"}, SE_DEFAULT),
-            Variant("SE_3x3", {"placement": "3x3"}, (22.48, 6.02)),
+            Variant("SE", placement="standard", paper=SE_DEFAULT),
+            Variant("SE_3x3", placement="3x3", paper=(22.48, 6.02)),
         ),
     ),
     "table16": Grid(
@@ -190,8 +208,8 @@ PRESETS: dict[str, Grid] = {
         "Table 16: global information embedding",
         (
             BASELINE,
-            Variant("NoSqueeze", _se(squeeze="none"), (22.93, 6.39)),
-            Variant("SE", _se(), SE_DEFAULT),
+            Variant("NoSqueeze", squeeze="none", paper=(22.93, 6.39)),
+            Variant("SE", paper=SE_DEFAULT),
         ),
     ),
 }
@@ -217,9 +235,7 @@ def axis_grid(axes: Sequence[str], *, baseline: bool = False) -> Grid:
         rows.append([AXES[name].variant(v.strip()) for v in values.split(",") if v.strip()])
     variants = [combine(combo) for combo in itertools.product(*rows)] if rows else []
     if baseline:
-        variants.append(
-            Variant(BASELINE.name, BASELINE.overrides)
-        )  # the paper's numbers belong to its tables
+        variants.append(Variant(BASELINE.name, plain=True))  # the paper's numbers belong to its tables
     if not variants:
         raise ConfigError("an empty grid: give --grid NAME or at least one --axis NAME=V1,V2")
     names = [v.name for v in variants]
@@ -229,19 +245,8 @@ def axis_grid(axes: Sequence[str], *, baseline: bool = False) -> Grid:
 
 
 def combine(variants: Sequence[Variant]) -> Variant:
-    """One variant applying every override of ``variants`` (names joined by ', ')."""
-    overrides: dict[str, Any] = {}
+    """One variant applying the options of every one of ``variants`` (names joined by ', ')."""
+    changes: dict[str, Any] = {}
     for v in variants:
-        overrides = merge_overrides(overrides, v.overrides)
-    return Variant(", ".join(v.name for v in variants), overrides)
-
-
-def merge_overrides(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """``base`` updated by ``extra``; two ``se`` dicts merge field by field, ``se=None`` wins."""
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = out[key] | value
-        else:
-            out[key] = value
-    return out
+        changes |= v.changes()
+    return Variant(", ".join(v.name for v in variants), **changes)

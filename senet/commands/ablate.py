@@ -16,10 +16,12 @@ from pathlib import Path
 from senet.analysis.ablation import run_grid
 from senet.analysis.grids import AXES, PRESETS, Grid, axis_grid, preset
 from senet.analysis.tables import format_csv, format_markdown, format_text, summarize
+from senet.config import ConfigError
 from senet.io import write_atomic
-from senet.train.cli import add_train_args, apply_threads, config_from_args
+from senet.options import given, print_config_and_exit
+from senet.runtime import num_threads
+from senet.train.cli import add_train_args, config_from_args, model_given
 from senet.train.engine import NonFiniteLossError
-from senet.train.overrides import ConfigError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -73,16 +75,19 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         print(list_grids())
         return 0
-    if args.seed is not None:
+    if any(key == "seed" for key, _ in given(args)):
         raise ConfigError("--seed: an ablation trains every variant with each of --seeds; use --seeds")
-    apply_threads(args)
     grid = choose_grid(args)
     config = config_from_args(args)
+    if print_config_and_exit(args, config):
+        return 0
     out = Path(config.out_dir or f"runs/ablate-{grid.name}")
-    if grid.note and not args.model:
+    model = model_given(args)
+    if grid.note and not model:
         print(f"note: {grid.note}", file=sys.stderr)
     try:
-        results = run_grid(grid, config, seeds=args.seeds, out_dir=out, model=args.model, quiet=args.quiet)
+        with num_threads(config.threads):
+            results = run_grid(grid, config, seeds=args.seeds, out_dir=out, model=model, quiet=args.quiet)
     except NonFiniteLossError as err:
         print(f"senet ablate: {err}", file=sys.stderr)
         return 3

@@ -16,8 +16,8 @@ from senet.analysis.hooks import se_blocks
 from senet.analysis.plots import plot_all
 from senet.analysis.report import analyze, default_blocks, format_report
 from senet.analysis.stats import HIGH, LOW
-from senet.train.cli import add_checkpoint_eval_args, load_checkpoint_and_data
-from senet.train.overrides import ConfigError
+from senet.config import ConfigError
+from senet.train.cli import add_checkpoint_eval_args, given_checkpoint, load_checkpoint_and_data
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -45,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_checkpoint_and_data(args, extra=["ten_crop=false"])
+    loaded = load_checkpoint_and_data(args, extra={"ten_crop": False})
     model, config, info, loader = loaded.model, loaded.config, loaded.info, loaded.loader
     classes = args.classes if args.classes is not None else list(range(min(4, info.num_classes)))
     bad = [k for k in classes if not 0 <= k < info.num_classes]
@@ -56,12 +56,12 @@ def run(args: argparse.Namespace) -> int:
     unknown = [b for b in blocks if b not in names]
     if unknown:
         raise ConfigError(f"--blocks {unknown}: the model's SE blocks are {names}")
-    given = Path(args.checkpoint)
+    given = Path(given_checkpoint(args))
     out = Path(args.out) if args.out else (given.parent if given.is_file() else given) / "analysis"
     if out.is_file():
         raise ConfigError(f"--out {out}: is a file; give a folder")
     analysis = analyze(
-        model, loader, classes=info.classes, model_name=config.model, low=args.low, high=args.high,
+        model, loader, classes=info.classes, model_name=config.model.name, low=args.low, high=args.high,
         with_importance=not args.no_importance, limit_batches=args.limit_batches,
     )  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)

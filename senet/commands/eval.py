@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from senet.train.cli import add_checkpoint_eval_args, load_checkpoint_and_data
+from senet.train.cli import add_checkpoint_eval_args, given_checkpoint, load_checkpoint_and_data
 from senet.train.engine import evaluate
 
 
@@ -22,6 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     add_checkpoint_eval_args(p)
     p.add_argument("--amp", default="none", choices=["none", "bf16", "fp16"], help="autocast dtype")
+    p.set_defaults(default_batch_size=256)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 
@@ -31,8 +32,8 @@ def run(args: argparse.Namespace) -> int:
     model, config, data, loader = loaded.model, loaded.config, loaded.data, loaded.loader
     metrics = evaluate(model, loader, amp=args.amp)
     out = {
-        "checkpoint": args.checkpoint,
-        "model": config.model,
+        "checkpoint": str(given_checkpoint(args)),
+        "model": config.model.name,
         "dataset": data.dataset,
         **metrics,
         "top1_error": 100 - metrics["top1"],
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
     else:
         print(
-            f"{config.model} on {data.dataset} ({out['val_images']} images): top-1 {out['top1']:.2f}% "
+            f"{config.model.name} on {data.dataset} ({out['val_images']} images): top-1 {out['top1']:.2f}% "
             f"top-5 {out['top5']:.2f}% (error {out['top1_error']:.2f} / {out['top5_error']:.2f}), "
             f"loss {out['val_loss']:.4f}"
         )

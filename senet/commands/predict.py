@@ -8,13 +8,39 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass, field
 
 import torch
 
+from senet.config import ConfigError
 from senet.data import load_image
-from senet.train.cli import apply_threads
-from senet.train.distributed import pick_device
+from senet.options import add_options, build
+from senet.runtime import num_threads, pick_device
 from senet.train.models import load_trained
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """The options of ``senet predict``."""
+
+    images: tuple[str, ...] = field(metadata={"positional": True})
+    """Image files (any PIL format; converted to RGB or grey)."""
+    checkpoint: str = ""
+    """A run folder, a checkpoint folder or a model.safetensors written by `senet train`."""
+    top: int = 5
+    """How many classes to list per image."""
+    device: str = "auto"
+    """auto (CUDA when available), cpu, cuda ..."""
+    threads: int = 0
+    """torch CPU threads (0: torch's default)."""
+    json: bool = False
+    """Print JSON instead of a list."""
+
+    def __post_init__(self) -> None:
+        if self.top < 1:
+            raise ConfigError(f"--top must be >= 1, got {self.top}")
+        if not self.checkpoint:
+            raise ConfigError("--checkpoint: give a run folder, checkpoint folder or model.safetensors")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,12 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="top-5 classes of images with a trained checkpoint",
         description="Classify image files with a checkpoint written by `senet train`.",
     )
-    p.add_argument("images", nargs="+", help="image files (any PIL format; converted to RGB or grey)")
-    p.add_argument("--checkpoint", required=True, help="run folder, checkpoint folder or model.safetensors")
-    p.add_argument("--top", type=int, default=5, help="how many classes to list")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda ...")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_options(p, PredictOptions)
     p.set_defaults(run=run)
 
 
@@ -46,25 +67,20 @@ def predict(
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.top < 1:
-        raise ValueError(f"--top must be >= 1, got {args.top}")
-    apply_threads(args)
-    device = pick_device(args.device)
-    model, _, info = load_trained(args.checkpoint, device=device)
-    batch = torch.cat([load_image(path, info) for path in args.images]).to(device)  # (N, C, H, W)
-    ranked = predict(model, batch, list(info.classes), args.top)
-    if args.json:
-        print(
-            json.dumps(
-                [
-                    {"image": p, "top": [{"class": c, "probability": v} for c, v in r]}
-                    for p, r in zip(args.images, ranked, strict=True)
-                ],
-                indent=2,
-            )
-        )
+    opts = build(args, PredictOptions)
+    with num_threads(opts.threads):
+        device = pick_device(opts.device)
+        model, _, info = load_trained(opts.checkpoint, device=device)
+        batch = torch.cat([load_image(path, info) for path in opts.images]).to(device)  # (N, C, H, W)
+        ranked = predict(model, batch, list(info.classes), opts.top)
+    if opts.json:
+        rows = [
+            {"image": p, "top": [{"class": c, "probability": v} for c, v in r]}
+            for p, r in zip(opts.images, ranked, strict=True)
+        ]
+        print(json.dumps(rows, indent=2))
         return 0
-    for path, row in zip(args.images, ranked, strict=True):
+    for path, row in zip(opts.images, ranked, strict=True):
         print(path)
         for rank, (name, prob) in enumerate(row, start=1):
             print(f"  {rank}. {name:<24} {100 * prob:6.2f}%")

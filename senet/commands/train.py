@@ -9,6 +9,7 @@ parameters, GFLOPs (multiply-adds, Sec. 4) and time. ``--resume RUN`` continues 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -17,7 +18,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from senet.train.cli import add_train_args, config_from_args
+from senet.options import print_config_and_exit
+from senet.train.cli import add_train_args, config_from_args, model_given
 from senet.train.config import TrainConfig
 from senet.train.engine import CONFIG, FitResult, NonFiniteLossError, fit
 from senet.train.models import plain_twin
@@ -27,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
         help="train a network (no arguments: SE network vs its plain twin on the embedded digits)",
-        description="Train with a named recipe (imagenet, ablation, mobile, senet154, cifar, fast) and "
+        description="Train with a named recipe (imagenet, ablation, mobile, imagenet_large, cifar, fast) and "
         "overrides. With no --model, trains the recipe's SE network and its plain twin and compares them.",
     )
     add_train_args(p)
@@ -52,10 +54,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.print_config:
+        base = TrainConfig.load(Path(args.resume) / CONFIG) if args.resume else None
+        print_config_and_exit(args, config_from_args(args, base=base))
+        return 0
     try:
         if args.resume:
             results = [_resume(args)]
-        elif args.twin or not args.model:
+        elif args.twin or not model_given(args):
             results = _compare(args)
         else:
             results = [fit(config_from_args(args), quiet=args.quiet)]
@@ -81,14 +87,18 @@ def _resume(args: argparse.Namespace) -> FitResult:
 
 def _compare(args: argparse.Namespace) -> list[FitResult]:
     se_config = config_from_args(args)
-    twin = plain_twin(se_config.model) if args.twin in (None, "auto") else args.twin
+    name = se_config.model.name
+    twin = plain_twin(name) if args.twin in (None, "auto") else args.twin
     root = Path(se_config.out_dir or f"runs/compare-{time.strftime('%Y%m%d-%H%M%S')}")
-    configs = [se_config.replace(model=name, out_dir=str(root / name)) for name in (se_config.model, twin)]
+    configs = [
+        se_config.replace(model=dataclasses.replace(se_config.model, name=n), out_dir=str(root / n))
+        for n in (name, twin)
+    ]
     jobs = args.jobs or (2 if se_config.threads == 1 and (os.cpu_count() or 1) >= 2 else 1)
     if not args.quiet:
         how = f"{jobs} processes at once" if jobs > 1 else "one after the other"
         print(
-            f"training {se_config.model} and its plain twin {twin} on {se_config.data.dataset} "
+            f"training {name} and its plain twin {twin} on {se_config.data.dataset} "
             f"(recipe {se_config.recipe}, {se_config.epochs} epochs, seed {se_config.seed}), {how}",
             file=sys.stderr,
         )

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 #: Dataset kinds understood by :func:`senet.data.build_loaders`.
-TENSOR_DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
-FILE_DATASETS = ("folder", "filelist")
-DATASETS = TENSOR_DATASETS + FILE_DATASETS
+Dataset = Literal["digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "folder", "filelist"]
+DATASETS: tuple[str, ...] = get_args(Dataset)
+TENSOR_DATASETS = DATASETS[:5]
+FILE_DATASETS = DATASETS[5:]
 
 #: Augmentation presets. ``default`` resolves per dataset (see :func:`resolve_augment`).
-AUGMENTS = ("default", "none", "crop", "cifar", "imagenet")
+Augment = Literal["default", "none", "crop", "cifar", "imagenet"]
+AUGMENTS: tuple[str, ...] = get_args(Augment)
 
 #: Input size used when ``DataConfig.input_size`` is None.
 DEFAULT_INPUT_SIZE = {"digits": 16, "mnist": 28, "fashion-mnist": 28, "cifar10": 32, "cifar100": 32}
@@ -29,52 +31,52 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class DataConfig:
-    """What to load and how to augment it.
+    """What to load and how to augment it; every field is an option (``--data.root`` ...)."""
 
-    dataset: one of :data:`DATASETS`. ``digits`` (the default) is scikit-learn's embedded 8x8 digits and
-        needs nothing outside the install.
-    root: the dataset's folder (None for digits). mnist/fashion-mnist: the folder with the four idx files
-        (``.gz`` or raw); cifar10/cifar100: the extracted ``cifar-10-batches-py`` / ``cifar-100-python``
-        folder or its parent; folder: a tree ``ROOT/<train_split>/<class>/*.jpg``; filelist: the image root
-        against which the lists' paths are resolved.
-    input_size: side of the square network input; None = dataset default (digits 16, mnist 28, cifar 32,
-        folders 224).
-    augment: ``default`` (cifar -> ``cifar``, folders -> ``imagenet``, digits/mnist -> ``crop``), ``none``,
-        ``crop`` (zero-pad + random crop, no flip), ``cifar`` (zero-pad + random crop + horizontal flip),
-        ``imagenet`` (random-resized crop + flip; folders only).
-    pad: zero padding (pixels) of the ``crop``/``cifar`` augmentation; None = 4 for cifar, 2 otherwise.
-    cutout: side of the Cutout square (0 = off), tensor datasets only.
-    scale / ratio: area fraction and aspect-ratio range of the ``imagenet`` random-resized crop.
-    eval_resize: shorter side before the evaluation centre crop (folders); None = 256 for 224, 352 for 299,
-        else round(input_size / 0.875).
-    ten_crop: evaluate folders on 10 crops (4 corners + centre, and their mirrors).
-    workers: DataLoader worker processes for folder data (0 = decode in the main process).
-    skip_bad_images: skip unreadable images (counted, see ``Loader.bad_images``) instead of stopping.
-    train_split / val_split: sub-folder names (folder) or list names ``ROOT/<split>.txt`` (filelist).
-    train_list / val_list: explicit file-list paths (filelist), overriding ``<root>/<split>.txt``.
-    download: fetch missing mnist/fashion-mnist/cifar files into ``root`` (md5-checked).
-    limit_train / limit_val: keep only the first N samples of a split (0 = all), for smoke runs.
-    """
-
-    dataset: str = "digits"
+    dataset: Dataset = "digits"
+    """One of digits, mnist, fashion-mnist, cifar10, cifar100, folder, filelist. digits is
+    scikit-learn's embedded 8x8 digits and needs nothing outside the install."""
     root: str | None = None
+    """The dataset's folder (none for digits). mnist: the four idx files (.gz or raw); cifar: the
+    extracted batches folder or its parent; folder: ROOT/<train_split>/<class>/*.jpg; filelist:
+    the root the lists' paths are resolved against."""
     input_size: int | None = None
-    augment: str = "default"
+    """Side of the square network input; none: the dataset's (digits 16, mnist 28, cifar 32,
+    folders 224)."""
+    augment: Augment = "default"
+    """default (cifar -> cifar, folders -> imagenet, digits/mnist -> crop), none, crop (zero-pad +
+    random crop), cifar (crop + horizontal flip) or imagenet (random-resized crop + flip; folders)."""
     pad: int | None = None
+    """Zero padding (pixels) of the crop/cifar augmentation; none: 4 for cifar, 2 otherwise."""
     cutout: int = 0
+    """Side of the Cutout square (0: off); tensor datasets only."""
     scale: tuple[float, float] = (0.08, 1.0)
+    """Area fraction range of the imagenet random-resized crop."""
     ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    """Aspect-ratio range of the imagenet random-resized crop."""
     eval_resize: int | None = None
+    """Shorter side before the evaluation centre crop (folders); none: 256 for 224, 352 for 299,
+    else round(input_size / 0.875)."""
     ten_crop: bool = False
+    """Evaluate folders on 10 crops (4 corners + centre, and their mirrors)."""
     workers: int = 2
+    """DataLoader worker processes for folder data (0: decode in the main process)."""
     skip_bad_images: bool = False
+    """Skip unreadable images (counted) instead of stopping."""
     train_split: str = "train"
+    """Training sub-folder (folder) or list name ROOT/<split>.txt (filelist)."""
     val_split: str = "val"
+    """Validation sub-folder (folder) or list name (filelist)."""
     train_list: str | None = None
+    """An explicit training file list (filelist), instead of <root>/<train_split>.txt."""
     val_list: str | None = None
+    """An explicit validation file list (filelist)."""
     download: bool = False
+    """Fetch missing mnist/fashion-mnist/cifar files into root (md5-checked)."""
     limit_train: int = 0
+    """Keep only the first N training samples (0: all), for smoke runs."""
     limit_val: int = 0
+    """Keep only the first N validation samples (0: all)."""
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:

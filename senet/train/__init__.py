@@ -5,10 +5,10 @@
 >>> result.top1_error, result.params, result.macs, result.checkpoint  # doctest: +SKIP
 """
 
+from senet.config import ConfigError
 from senet.train.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from senet.train.config import RECIPES, TrainConfig, recipe
 from senet.train.engine import FitResult, NonFiniteLossError, evaluate, fit, train_one_epoch
-from senet.train.overrides import ConfigError
 from senet.train.rundir import load_result
 
 __all__ = [

@@ -1,138 +1,120 @@
-"""Command-line options shared by ``senet train`` and ``senet eval``: explicit flags map onto
-:class:`TrainConfig` fields and become ``key=value`` overrides, checked like ``--set``."""
+"""Command-line options of ``senet train`` / ``senet ablate`` (from :class:`TrainConfig`) and of the
+commands that read a checkpoint (``eval``, ``analyze``: from :class:`CheckpointOptions`).
+
+Every flag is generated from a dataclass field by :mod:`senet.options`; the few short names kept
+from earlier versions (``--model``, ``--data``, ``--data-root``, ``--input-size``, ``--workers``,
+``--out``) are aliases of the generated ones.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from senet.config import ConfigError, apply, fields, merge, read_file, split_assignment
+from senet.data import DataConfig, DataInfo, build_loaders
+from senet.options import add_file_options, add_options, given, resolve
+from senet.runtime import pick_device
 from senet.train.config import RECIPES, TrainConfig, recipe
+from senet.train.models import load_trained
 
-# (flag, config field, type, help); each given flag becomes the override FIELD=VALUE.
-DATA_FLAGS: list[tuple[str, str, type, str]] = [
-    (
-        "--data",
-        "data.dataset",
-        str,
-        "dataset: digits, mnist, fashion-mnist, cifar10, cifar100, folder, filelist",
-    ),
-    ("--data-root", "data.root", str, "the dataset's folder"),
-    ("--input-size", "data.input_size", int, "network input side (default: the dataset's)"),
-    ("--workers", "data.workers", int, "DataLoader worker processes for folder data"),
-]
-TRAIN_FLAGS: list[tuple[str, str, type, str]] = [
-    ("--epochs", "epochs", int, "training epochs"),
-    ("--batch-size", "batch_size", int, "global minibatch (split over DDP processes)"),
-    ("--lr", "lr", float, "base learning rate (scaled if the recipe sets lr_reference_batch)"),
-    ("--weight-decay", "weight_decay", float, "weight decay"),
-    ("--label-smoothing", "label_smoothing", float, "label smoothing epsilon"),
-    ("--amp", "amp", str, "autocast: none, bf16 (CPU/GPU) or fp16 (GPU)"),
-    ("--device", "device", str, "auto, cpu, cuda, cuda:1 ..."),
-    ("--seed", "seed", int, "random seed"),
-    ("--out", "out_dir", str, "run folder (default runs/<model>-<dataset>-<time>)"),
-    ("--threads", "threads", int, "torch CPU threads, 0 = one per core (the fast recipe uses 1)"),
-]
-SWITCHES: list[tuple[str, str, str]] = [
-    ("--channels-last", "channels_last", "channels_last memory format"),
-    ("--compile", "compile", "torch.compile the model"),
-    ("--deterministic", "deterministic", "deterministic algorithms and per-epoch seeding"),
-    ("--sync-bn", "sync_bn", "SyncBatchNorm under DDP"),
-    ("--tensorboard", "tensorboard", "write TensorBoard logs (needs the tensorboard package)"),
-]
-
-
-def _dest(flag: str) -> str:
-    return flag.lstrip("-").replace("-", "_")
-
-
-def add_data_args(p: argparse.ArgumentParser) -> None:
-    for flag, field, kind, text in DATA_FLAGS:
-        p.add_argument(flag, type=kind, default=None, help=f"{text} [{field}]")
-
-
-def add_set_arg(p: argparse.ArgumentParser, text: str) -> None:
-    """The repeatable ``--set KEY=VALUE`` option, collected in ``args.overrides``."""
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=text)
+#: Short flags of earlier versions, kept as aliases of the generated ones.
+ALIASES: dict[str, list[str]] = {
+    "model.name": ["--model"],
+    "data.dataset": ["--data"],
+    "data.root": ["--data-root"],
+    "data.input_size": ["--input-size"],
+    "data.workers": ["--workers"],
+    "out_dir": ["--out"],
+}
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:
+    """``--recipe``, one flag per TrainConfig key, ``--config``, ``--print-config``, ``--set``, ``--quiet``."""
     p.add_argument(
-        "--recipe", default=None, choices=sorted(RECIPES), help="start from a named recipe (default fast)"
+        "--recipe",
+        default=None,
+        choices=sorted(RECIPES),
+        help="start from a named recipe (default fast); its name is recorded as the key 'recipe'",
     )
-    p.add_argument("--model", default=None, help="registered model name (default: the recipe's)")
-    add_data_args(p)
-    for flag, field, kind, text in TRAIN_FLAGS:
-        p.add_argument(flag, type=kind, default=None, help=f"{text} [{field}]")
-    for flag, field, text in SWITCHES:
-        p.add_argument(flag, action="store_true", default=None, help=f"{text} [{field}=true]")
-    add_set_arg(
-        p,
-        "override any TrainConfig field, e.g. --set lr=0.05 --set data.cutout=8 "
-        "--set model_overrides.se.reduction=8 (repeatable; applied after the flags)",
-    )
+    add_file_options(p, "training configuration")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    add_options(p, TrainConfig, aliases=ALIASES, exclude=("recipe",), title="training options (TrainConfig)")
 
 
-def assignments(args: argparse.Namespace, flags: list[tuple[str, str, Any, str]]) -> list[str]:
-    out = []
-    for flag, field, *_ in flags:
-        value = getattr(args, _dest(flag), None)
-        if value is not None:
-            out.append(f"{field}={value}")
-    return out
+def _read_train_file(path: str) -> dict[str, Any]:
+    """A configuration file; one written before ModelSpec (``model`` + ``model_overrides``) is translated."""
+    values = read_file(path)
+    if isinstance(values.get("model"), str) or "model_overrides" in values:
+        values = TrainConfig.from_dict(values).to_dict()
+    return values
 
 
 def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
-    """The recipe (or ``base``), then the explicit flags, then every ``--set``, type-checked."""
+    """The recipe (or ``base``), then ``--config FILE``, then the flags, then every ``--set``."""
     config = base or recipe(args.recipe or "fast")
-    sets = assignments(args, DATA_FLAGS) + assignments(args, TRAIN_FLAGS)
-    sets += [f"{field}=true" for flag, field, _ in SWITCHES if getattr(args, _dest(flag), None)]
-    if getattr(args, "model", None):
-        sets.insert(0, f"model={args.model}")
-    return config.with_overrides(sets + list(args.overrides))
+    if getattr(args, "config", None):
+        config = merge(config, _read_train_file(args.config))
+    return resolve(argparse.Namespace(**{**vars(args), "config": None}), config)
 
 
-def apply_threads(args: argparse.Namespace) -> None:
-    if getattr(args, "threads", None):
-        torch.set_num_threads(args.threads)
+def model_given(args: argparse.Namespace) -> str | None:
+    """The model name given on the command line (``--model`` / ``--model.name``), if any."""
+    return dict(given(args)).get("model.name")
+
+
+@dataclass(frozen=True)
+class CheckpointOptions:
+    """What ``senet eval`` and ``senet analyze`` read: a checkpoint and the data to score it on."""
+
+    checkpoint: str = ""
+    """A run folder, a checkpoint folder or a model.safetensors written by `senet train`."""
+    data: DataConfig = field(default_factory=DataConfig)
+    """The data; unset options keep the checkpoint's own (its validation split)."""
+    batch_size: int = 256
+    """Evaluation batch size."""
+    device: str = "auto"
+    """auto (CUDA when available), cpu, cuda ..."""
+    threads: int = 0
+    """torch CPU threads (0: torch's default)."""
 
 
 def add_checkpoint_eval_args(p: argparse.ArgumentParser, *, batch_size: int = 256) -> None:
-    """--checkpoint, the data flags, --set (DataConfig fields), --batch-size, --device, --threads."""
-    p.add_argument("--checkpoint", required=True, help="run folder, checkpoint folder or model.safetensors")
-    add_data_args(p)
-    add_set_arg(p, "override a DataConfig field, e.g. --set ten_crop=true")
-    p.add_argument("--batch-size", type=int, default=batch_size, help="evaluation batch size")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda ...")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    """One flag per :class:`CheckpointOptions` key, and ``--set KEY=VALUE`` (data keys may omit ``data.``)."""
+    add_options(p, CheckpointOptions, aliases=ALIASES, title="checkpoint and data options")
+    p.set_defaults(default_batch_size=batch_size)  # the command's default unless --batch-size is given
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set any option by its dotted key, e.g. --set data.ten_crop=true (data keys may omit 'data.')",
+    )
 
 
-def load_checkpoint_and_data(args: argparse.Namespace, *, extra: Sequence[str] = ()) -> CheckpointData:
-    """The checkpoint's eval-mode model and config, and the evaluation loader of its data as
-    changed by the data flags, ``--set`` and ``extra`` (``DataConfig`` assignments)."""
-    from senet.data import build_loaders
-    from senet.train.distributed import pick_device
-    from senet.train.models import load_trained
-    from senet.train.overrides import ConfigError
+def checkpoint_options(
+    args: argparse.Namespace, *, extra: dict[str, Any] | None = None
+) -> tuple[CheckpointOptions, dict[str, Any]]:
+    """The options given for a checkpoint command (the dotted assignments, to be laid over the
+    checkpoint's own data options once it is loaded)."""
+    pairs = dict(given(args))
+    data_keys = set(fields(DataConfig))
+    for key, value in map(split_assignment, args.overrides):
+        pairs[f"data.{key}" if key in data_keys else key] = value
+    pairs |= {f"data.{k}": v for k, v in (extra or {}).items()}
+    path = pairs.pop("checkpoint", None)
+    if not path:
+        raise ConfigError("--checkpoint: give a run folder, checkpoint folder or model.safetensors")
+    return CheckpointOptions(checkpoint=path, batch_size=args.default_batch_size), pairs
 
-    apply_threads(args)
-    device = pick_device(args.device)
-    model, config, info = load_trained(args.checkpoint, device=device)
-    sets = [
-        s.removeprefix("data.") for s in assignments(args, DATA_FLAGS) + list(args.overrides) + list(extra)
-    ]
-    data = config.with_overrides([f"data.{s}" for s in sets]).data
-    _, loader, data_info = build_loaders(data, batch_size=args.batch_size, device=device, seed=config.seed)
-    if data_info.num_classes != info.num_classes or data_info.in_chans != info.in_chans:
-        raise ConfigError(
-            f"{data.dataset} has {data_info.num_classes} classes / {data_info.in_chans} channels but the "
-            f"checkpoint was trained for {info.num_classes} / {info.in_chans}"
-        )
-    return CheckpointData(model, config, info, data, loader, device)
+
+def given_checkpoint(args: argparse.Namespace) -> str:
+    """The ``--checkpoint`` path given on the command line."""
+    return str(dict(given(args)).get("checkpoint", ""))
 
 
 @dataclass
@@ -141,7 +123,28 @@ class CheckpointData:
 
     model: torch.nn.Module
     config: TrainConfig
-    info: Any  # senet.data.DataInfo
-    data: Any  # senet.data.DataConfig
+    info: DataInfo
+    data: DataConfig
     loader: Any  # the evaluation loader
     device: torch.device
+
+
+def load_checkpoint_and_data(
+    args: argparse.Namespace, *, extra: dict[str, Any] | None = None
+) -> CheckpointData:
+    """The checkpoint's eval-mode model and config, and the evaluation loader of its data as
+    changed by the data options, ``--set`` and ``extra`` (``DataConfig`` values)."""
+    options, pairs = checkpoint_options(args, extra=extra)
+    device = pick_device(str(pairs.get("device", "auto")))
+    model, config, info = load_trained(options.checkpoint, device=device)
+    options = apply(merge(options, {"data": config.data}), pairs)
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    data = options.data
+    _, loader, data_info = build_loaders(data, batch_size=options.batch_size, device=device, seed=config.seed)
+    if data_info.num_classes != info.num_classes or data_info.in_chans != info.in_chans:
+        raise ConfigError(
+            f"{data.dataset} has {data_info.num_classes} classes / {data_info.in_chans} channels but the "
+            f"checkpoint was trained for {info.num_classes} / {info.in_chans}"
+        )
+    return CheckpointData(model, config, info, data, loader, device)

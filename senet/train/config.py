@@ -3,8 +3,8 @@
 Every preset cites where its numbers come from (paper = Hu et al., TPAMI 2019, v4; the summary
 is in ``shared/reference/paper.md`` "Training settings"). Values the paper does not state are
 marked "not stated" with the source actually used. Presets are plain functions returning a
-:class:`TrainConfig`; command-line overrides (``--set lr=0.05``) go through
-:func:`senet.train.overrides.apply`, which checks every field name and type.
+:class:`TrainConfig`; command-line options, ``--set`` and ``--config`` files go through
+:mod:`senet.config`, which checks every field name and type.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from senet.config import ConfigError, apply, from_dict, to_dict
 from senet.data import DataConfig
-from senet.train.overrides import ConfigError, apply, from_dict, to_dict
+from senet.layers.se import SEConfig
+from senet.spec import ModelSpec, from_legacy
 
 Optimizer = Literal["sgd", "adamw"]
 Schedule = Literal["step", "multistep", "cosine", "constant"]
@@ -28,62 +30,83 @@ Amp = Literal["none", "bf16", "fp16"]
 class TrainConfig:
     """Everything one training run needs; ``config.json`` in the run folder is this, resolved.
 
-    model / model_overrides: a registered model name and keyword overrides of its builder
-        (``num_classes`` and ``in_chans`` come from the data). ``{"se": {"bias": false}}`` edits the
-        fields of the model's own SEConfig and leaves a plain (se=None) model plain.
-    data: the data pipeline's :class:`senet.data.DataConfig`.
-    batch_size: the global minibatch (split evenly over DDP processes).
-    lr / lr_reference_batch: base learning rate; when ``lr_reference_batch`` is set the rate is
-        scaled linearly, lr * batch_size / lr_reference_batch (Goyal et al. 2017).
-    schedule: ``step`` (x gamma every ``step_size`` epochs), ``multistep`` (x gamma at each of
-        ``milestones``, given as fractions of ``epochs``), ``cosine`` or ``constant``; the rate is
-        set every iteration, after ``warmup_epochs`` of linear warm-up.
-    amp: autocast dtype: ``bf16`` (CPU and GPU) or ``fp16`` (GPU, with a gradient scaler).
-    threads: torch intra-op CPU threads (0 = torch's default, one per core).
-    deterministic: deterministic algorithms and per-epoch seeding, so a resumed run reproduces
-        an uninterrupted one exactly.
-    out_dir: the run folder ('' = ``runs/<model>-<dataset>-<time>``).
-    freeze_bn_last_epochs: freeze every BN layer (statistics and affine parameters) for the last
-        N epochs, as for SENet-154 (Appendix).
-    limit_train_batches / limit_val_batches: stop an epoch / evaluation after N batches (0 = all).
+    Every field is an option of ``senet train`` (``--lr``, ``--data.root``,
+    ``--model.se.reduction``), of ``--set KEY=VALUE`` and of ``--config FILE``.
     """
 
-    model: str = "se_resnet20_cifar"
-    model_overrides: dict[str, Any] = field(default_factory=dict)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    """The network: a registered name and its options (``num_classes`` and ``in_chans`` come
+    from the data). A bare name given in Python becomes ``ModelSpec(name)``."""
     data: DataConfig = field(default_factory=DataConfig)
+    """The data pipeline."""
     recipe: str = "custom"
+    """The name of the recipe this configuration started from (a label, recorded in config.json)."""
     epochs: int = 10
+    """Training epochs."""
     batch_size: int = 128
+    """The global minibatch (split evenly over DDP processes)."""
     eval_batch_size: int | None = None
+    """Evaluation batch size; none: the training batch size."""
     optimizer: Optimizer = "sgd"
+    """SGD with momentum (the paper) or AdamW."""
     lr: float = 0.1
+    """Base learning rate (scaled linearly when lr_reference_batch is set)."""
     lr_reference_batch: int | None = None
+    """When set, the rate is lr * batch_size / lr_reference_batch (Goyal et al. 2017)."""
     momentum: float = 0.9
+    """SGD momentum."""
     nesterov: bool = False
+    """Nesterov momentum (needs momentum > 0)."""
     weight_decay: float = 1e-4
+    """L2 weight decay."""
     schedule: Schedule = "multistep"
+    """Learning-rate schedule, set every iteration: step (x gamma every step_size epochs),
+    multistep (x gamma at each milestone), cosine or constant."""
     step_size: int = 30
+    """Epochs between drops of the step schedule."""
     milestones: tuple[float, ...] = (0.5, 0.75)
+    """Drops of the multistep schedule, as increasing fractions of the epochs."""
     gamma: float = 0.1
+    """Factor of each learning-rate drop."""
     warmup_epochs: float = 0.0
+    """Epochs of linear warm-up before the schedule."""
     label_smoothing: float = 0.0
+    """Label smoothing epsilon of the cross-entropy."""
     amp: Amp = "none"
+    """Autocast dtype: bf16 (CPU and GPU) or fp16 (GPU, with a gradient scaler)."""
     channels_last: bool = False
+    """Train in the channels_last memory format."""
     compile: bool = False
+    """torch.compile the model."""
     device: str = "auto"
+    """auto (CUDA when available), cpu, cuda, cuda:1 ..."""
     threads: int = 0
+    """torch intra-op CPU threads (0: torch's default, one per core)."""
     seed: int = 0
+    """Random seed."""
     deterministic: bool = False
+    """Deterministic algorithms and per-epoch seeding: a resumed run reproduces an uninterrupted one."""
     out_dir: str = ""
+    """The run folder ('': runs/<model>-<dataset>-<time>)."""
     checkpoint_every: int = 1
+    """Write a checkpoint every N epochs (and after the last)."""
     keep_checkpoints: int = 2
+    """How many of the newest checkpoints to keep."""
     freeze_bn_last_epochs: int = 0
+    """Freeze every BN layer (statistics and affine parameters) for the last N epochs, as for
+    SENet-154 (Appendix)."""
     sync_bn: bool = False
+    """SyncBatchNorm under DDP (CUDA only)."""
     tensorboard: bool = False
+    """Write TensorBoard logs (needs the tensorboard package)."""
     limit_train_batches: int = 0
+    """Stop each epoch after N batches (0: all), for smoke runs."""
     limit_val_batches: int = 0
+    """Stop each evaluation after N batches (0: all)."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.model, str):  # a bare registered name is the common case
+            object.__setattr__(self, "model", ModelSpec(self.model))
         positive = ("epochs", "batch_size", "step_size", "checkpoint_every", "keep_checkpoints")
         for name in positive:
             if getattr(self, name) < 1:
@@ -129,6 +152,11 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """From a (possibly older) ``config.json``: ``model`` + ``model_overrides`` are translated."""
+        values = dict(values)
+        if isinstance(values.get("model"), str) or "model_overrides" in values:
+            name = values.pop("model", ModelSpec().name)
+            values["model"] = from_legacy(str(name), values.pop("model_overrides", None) or {})
         return from_dict(cls, values)
 
     def save(self, path: str | Path) -> None:
@@ -149,7 +177,7 @@ def imagenet() -> TrainConfig:
     the 224 centre crop of the 256 resize. The rate scales linearly for other batch sizes.
     Weight decay is not stated in the paper: 1e-4 as in He et al. 2016 (ResNet)."""
     return TrainConfig(
-        model="se_resnet50",
+        model=ModelSpec("se_resnet50"),
         data=DataConfig(dataset="folder", root="", input_size=224, augment="imagenet", workers=8),
         recipe="imagenet",
         epochs=100,
@@ -172,7 +200,7 @@ def ablation() -> TrainConfig:
     base = imagenet()
     return base.replace(
         recipe="ablation",
-        model_overrides={"se": {"bias": False}},
+        model=dataclasses.replace(base.model, se=SEConfig(bias=False)),
         epochs=270,
         batch_size=256,
         lr=0.1,
@@ -189,7 +217,7 @@ def mobile() -> TrainConfig:
     giving the epochs: this preset uses fixed drops at 50% and 75% of training instead. Its
     "lighter augmentation as in ShuffleNet" is not quantified; the standard crop is kept."""
     return imagenet().replace(
-        model="se_mobilenet_v1",
+        model=ModelSpec("se_mobilenet_v1"),
         recipe="mobile",
         epochs=400,
         batch_size=256,
@@ -201,15 +229,14 @@ def mobile() -> TrainConfig:
     )
 
 
-def senet154() -> TrainConfig:
+def imagenet_large() -> TrainConfig:
     """SENet-154 (Appendix): batch 2048, lr 1.0, label smoothing, dropout 0.2 before the
     classifier (the model's default), all BN layers frozen for the last few epochs. The epochs and
     schedule follow the ImageNet recipe (100 epochs, /10 every 30); "the last few epochs" is taken
     as 2 and the smoothing value as 0.1 -- none of these three is stated in the paper."""
     return imagenet().replace(
-        model="senet154",
-        model_overrides={"drop_rate": 0.2},
-        recipe="senet154",
+        model=ModelSpec("senet154", drop_rate=0.2),
+        recipe="imagenet_large",
         batch_size=2048,
         lr=1.0,
         lr_reference_batch=2048,
@@ -224,7 +251,7 @@ def cifar() -> TrainConfig:
     32k and 48k of 64k iterations (50% and 75%; 64k x 128 / 50k images = 164 epochs); 4-pixel
     zero padding, random 32x32 crop and flip."""
     return TrainConfig(
-        model="se_resnet110_cifar",
+        model=ModelSpec("se_resnet110_cifar"),
         data=DataConfig(dataset="cifar10", root="", input_size=32, augment="cifar"),
         recipe="cifar",
         epochs=164,
@@ -245,7 +272,7 @@ def fast() -> TrainConfig:
     here: 71 ms per step with 1 thread, 1212 ms with 2, while other jobs ran); ``senet train``
     instead trains the SE network and its twin in two processes at once."""
     return TrainConfig(
-        model="se_resnet20_cifar",
+        model=ModelSpec("se_resnet20_cifar"),
         data=DataConfig(dataset="digits", workers=0),
         recipe="fast",
         epochs=8,
@@ -264,14 +291,19 @@ RECIPES: dict[str, Callable[[], TrainConfig]] = {
     "imagenet": imagenet,
     "ablation": ablation,
     "mobile": mobile,
-    "senet154": senet154,
+    "imagenet_large": imagenet_large,
     "cifar": cifar,
     "fast": fast,
 }
 
 
+#: Recipes renamed so that no name means two things (``senet154`` is the model).
+RENAMED = {"senet154": "imagenet_large"}
+
+
 def recipe(name: str) -> TrainConfig:
     """The preset ``name``; an unknown name is an error listing the recipes."""
     if name not in RECIPES:
-        raise ConfigError(f"unknown recipe {name!r}; choose from {', '.join(RECIPES)}")
+        renamed = f" (the SENet-154 recipe is now {RENAMED[name]!r})" if name in RENAMED else ""
+        raise ConfigError(f"unknown recipe {name!r}{renamed}; choose from {', '.join(RECIPES)}")
     return RECIPES[name]()

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from senet.config import ConfigError
 from senet.data import build_loaders, forward_eval
 from senet.io import write_atomic
 from senet.train import checkpoint as ckpt
@@ -27,7 +28,6 @@ from senet.train import distributed as dist
 from senet.train.config import TrainConfig
 from senet.train.models import build_model, model_complexity
 from senet.train.optim import build_optimizer, build_scheduler, freeze_bn
-from senet.train.overrides import ConfigError
 from senet.train.progress import Progress, format_seconds
 from senet.train.rundir import (
     CONFIG,
@@ -325,7 +325,7 @@ def fit(
                     for key in ("train_loss", "train_top1", "val_loss", "top1", "top5", "lr"):
                         writer.add_scalar(key, metrics[key], epoch + 1)
                 if show:
-                    print(f"{config.model} {_epoch_line(metrics, config.epochs)}", file=sys.stderr)
+                    print(f"{config.model.name} {_epoch_line(metrics, config.epochs)}", file=sys.stderr)
                 if (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs:
                     last = ckpt.save_checkpoint(
                         run_dir, epoch=epoch + 1, model=model, config=config.to_dict(), data_info=info.to_dict(),
@@ -350,7 +350,7 @@ def fit(
         result = FitResult(
             run_dir=str(run_dir),
             checkpoint=str(ckpt.list_checkpoints(run_dir)[-1]) if env.is_main else "",
-            model=config.model,
+            model=config.model.name,
             dataset=config.data.dataset,
             epochs=config.epochs,
             top1=metrics["top1"],

@@ -51,7 +51,7 @@ class FitResult:
 
 def default_run_dir(config: TrainConfig) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{config.model}-{config.data.dataset}-{stamp}"
+    return Path("runs") / f"{config.model.name}-{config.data.dataset}-{stamp}"
 
 
 def truncate_metrics(path: Path, epochs_done: int) -> None:

@@ -13,10 +13,12 @@ import pytest
 
 from senet.analysis import ablation
 from senet.analysis.grids import PRESETS, Grid, Variant, axis_grid, preset
+from senet.config import ConfigError
 from senet.data import DataConfig
+from senet.layers.se import SEConfig
+from senet.spec import ModelSpec
 from senet.train.config import TrainConfig, recipe
 from senet.train.engine import CONFIG, RESULT, FitResult
-from senet.train.overrides import ConfigError
 
 
 def _base(**changes: Any) -> TrainConfig:
@@ -43,11 +45,11 @@ class FakeFit:
         (run / CONFIG).write_text(json.dumps(config.to_dict()))
         if len(self.calls) == self.stop_at:
             raise KeyboardInterrupt
-        error = 10.0 + config.seed + config.model_overrides.get("se", {}).get("reduction", 0)
+        error = 10.0 + config.seed + (config.model.se.reduction if config.model.se else 0)
         result = FitResult(
             str(run),
             "",
-            config.model,
+            config.model.name,
             "digits",
             1,
             100 - error,
@@ -112,14 +114,15 @@ def test_a_changed_recipe_is_not_mixed_into_a_finished_grid(
 
 
 def test_variants_merge_into_the_recipe_overrides(tmp_path: Path) -> None:
-    base = _base(model_overrides={"se": {"bias": False}})
+    base = _base(model=ModelSpec("se_resnet20_cifar", se=SEConfig(bias=False)))
     grid = axis_grid(["reduction=4,16", "gate=sigmoid,tanh"], baseline=True)
     cells = ablation.plan(grid, base, seeds=[3], out_dir=tmp_path)
     assert [c.variant.name for c in cells] == [
         "r=4, gate=sigmoid", "r=4, gate=tanh", "r=16, gate=sigmoid", "r=16, gate=tanh", "baseline"
     ]  # fmt: skip
-    assert cells[1].config.model_overrides == {"se": {"bias": False, "reduction": 4, "gate": "tanh"}}
-    assert cells[4].config.model_overrides == {"se": None} and cells[4].config.seed == 3
+    assert cells[1].config.model.se == SEConfig(bias=False, reduction=4, gate="tanh")
+    assert cells[4].config.model.is_plain and cells[4].config.seed == 3  # the baseline: the plain twin
+    assert cells[4].config.model.name == "resnet20_cifar"
     assert cells[1].run_dir == tmp_path / "r=4_gate=tanh" / "seed-3"
 
 
@@ -128,7 +131,7 @@ def test_every_preset_plans_on_its_default_model(tmp_path: Path) -> None:
         cells = ablation.plan(grid, recipe("fast"), seeds=[0], out_dir=tmp_path)
         assert len(cells) == len(grid.variants), name
     assert (
-        ablation.plan(preset("table13"), recipe("fast"), seeds=[0], out_dir=tmp_path)[1].config.model
+        ablation.plan(preset("table13"), recipe("fast"), seeds=[0], out_dir=tmp_path)[1].config.model.name
         == "se_resnet18"
     )
     assert [v.paper for v in preset("table10").variants][-1] == (23.30, 6.55)

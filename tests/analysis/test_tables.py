@@ -32,7 +32,7 @@ def test_mean_and_sample_std() -> None:
 
 
 def test_rows_markdown_csv_and_text() -> None:
-    r4, base = Variant("r=4", {}, (22.25, 6.09)), Variant("baseline", {"se": None})
+    r4, base = Variant("r=4", reduction=4, paper=(22.25, 6.09)), Variant("baseline", plain=True)
     results = [_cell(r4, 0, 10.0, 1.0), _cell(r4, 1, 12.0, 2.0), _cell(base, 0, 20.0, 3.0)]
     rows = summarize(results)
     assert [(r.variant, r.seeds) for r in rows] == [("r=4", 2), ("baseline", 1)]
@@ -53,6 +53,8 @@ def test_rows_markdown_csv_and_text() -> None:
 
 
 def test_the_paper_column_only_when_a_row_has_paper_numbers() -> None:
-    rows = summarize([_cell(Variant("r=4", {}), 0, 10.0, 1.0), _cell(Variant("r=16", {}), 0, 11.0, 1.0)])
+    rows = summarize(
+        [_cell(Variant("r=4", reduction=4), 0, 10.0, 1.0), _cell(Variant("r=16", reduction=16), 0, 11.0, 1.0)]
+    )
     assert "paper" not in format_text(rows) and "paper" not in format_markdown(rows)
     assert format_markdown(rows).splitlines()[2] == "| r=4 | 10.00 ± - | 1.00 ± - | 0.2720 | 0.0410 | 1 |"

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from senet.cli import build_parser, main
-from senet.train.cli import config_from_args
+from senet.train.cli import config_from_args, model_given
 from senet.train.models import plain_twin
 
 TINY = ["--set", "data.input_size=8", "--set", "data.limit_train=64", "--set", "data.limit_val=32"]
@@ -21,9 +21,9 @@ TINY += ["--batch-size", "32", "--epochs", "1", "--quiet", "--deterministic"]
 def test_no_arguments_is_the_digits_comparison() -> None:
     args = build_parser().parse_args(["train"])
     config = config_from_args(args)
-    assert args.model is None and args.resume is None  # -> comparison mode
-    assert (config.recipe, config.model, config.data.dataset) == ("fast", "se_resnet20_cifar", "digits")
-    assert plain_twin(config.model) == "resnet20_cifar"
+    assert model_given(args) is None and args.resume is None  # -> comparison mode
+    assert (config.recipe, config.model.name, config.data.dataset) == ("fast", "se_resnet20_cifar", "digits")
+    assert plain_twin(config.model.name) == "resnet20_cifar"
 
 
 @pytest.fixture(scope="module")

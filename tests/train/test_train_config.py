@@ -7,9 +7,10 @@ import json
 import pytest
 
 from senet.layers.se import SEConfig
+from senet.spec import ModelSpec, from_legacy
 from senet.train import RECIPES, ConfigError, TrainConfig, recipe
 from senet.train.cli import config_from_args
-from senet.train.models import plain_twin, resolve_overrides
+from senet.train.models import plain_twin
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
@@ -27,10 +28,12 @@ def test_paper_numbers() -> None:
     assert imagenet.with_overrides(["batch_size=256"]).scaled_lr == pytest.approx(0.15)  # linear scaling
     assert recipe("mobile").weight_decay == 4e-5 and recipe("mobile").batch_size == 256
     ablation = recipe("ablation")
-    assert ablation.label_smoothing > 0 and ablation.model_overrides == {"se": {"bias": False}}
+    assert ablation.label_smoothing > 0 and ablation.model == ModelSpec(
+        "se_resnet50", se=SEConfig(bias=False)
+    )
     assert [round(m * 270) for m in ablation.milestones] == [125, 200, 250]
-    s154 = recipe("senet154")
-    assert s154.freeze_bn_last_epochs > 0 and s154.model_overrides["drop_rate"] == 0.2
+    s154 = recipe("imagenet_large")  # the SENet-154 recipe (renamed: senet154 is the model)
+    assert s154.freeze_bn_last_epochs > 0 and s154.model.drop_rate == 0.2 and s154.model.name == "senet154"
     assert recipe("cifar").milestones == (0.5, 0.75) and recipe("cifar").batch_size == 128
 
 
@@ -46,14 +49,14 @@ def test_valid_overrides() -> None:
             "data.root=/x",
             "data.dataset=mnist",  # applied together with data.root, in any order
             "data.scale=[0.2, 1.0]",
-            "model_overrides.se.bias=false",
-            "model_overrides.drop_rate=0.1",
+            "model.se.bias=false",
+            "model.drop_rate=0.1",
         ]
     )
     assert config.lr == 0.05 and config.epochs == 3 and config.nesterov is False
     assert config.milestones == (0.3, 0.6) and config.amp == "bf16" and config.eval_batch_size is None
     assert config.data.dataset == "mnist" and config.data.root == "/x" and config.data.scale == (0.2, 1.0)
-    assert config.model_overrides == {"se": {"bias": False}, "drop_rate": 0.1}
+    assert config.model == ModelSpec("se_resnet20_cifar", se=SEConfig(bias=False), drop_rate=0.1)
 
 
 @pytest.mark.parametrize(
@@ -85,11 +88,14 @@ def test_unknown_field_suggests_the_close_one() -> None:
 
 
 def test_se_override_edits_the_models_own_se_and_keeps_the_twin_plain() -> None:
-    se = resolve_overrides("se_resnet20_cifar", {"se": {"bias": False}})["se"]
+    se = from_legacy("se_resnet20_cifar", {"se": {"bias": False}}).builder_kwargs()["se"]
     assert se == SEConfig(bias=False)
-    assert "se" not in resolve_overrides("resnet20_cifar", {"se": {"bias": False}})
+    assert "se" not in from_legacy("resnet20_cifar", {"se": {"bias": False}}).builder_kwargs()
+    assert "se" not in ModelSpec("resnet20_cifar", se=SEConfig(bias=False)).builder_kwargs()
     with pytest.raises(ConfigError, match="model_overrides.se.gates"):
-        resolve_overrides("se_resnet20_cifar", {"se": {"gates": "tanh"}})
+        from_legacy("se_resnet20_cifar", {"se": {"gates": "tanh"}})
+    with pytest.raises(ConfigError, match="model.se.gates"):
+        recipe("fast").with_overrides(["model.se.gates=tanh"])
 
 
 def test_plain_twin_names() -> None:
