@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         const="auto",
         default=None,
         metavar="NAME",
-        help="also train the plain twin (se_X -> X, or NAME) and compare; the default without --model",
+        help="also train the plain twin (se_X -> X, or NAME) and compare; the default without --model or --config",
     )
     p.add_argument(
         "--jobs",
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.resume:
             results = [_resume(args)]
-        elif args.twin or not model_given(args):
+        elif args.twin or not (model_given(args) or args.config):  # a config file names its model
             results = _compare(args)
         else:
             results = [fit(config_from_args(args), quiet=args.quiet)]
