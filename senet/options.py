@@ -156,8 +156,14 @@ def given(args: argparse.Namespace) -> list[tuple[str, Any]]:
 
 
 def build(args: argparse.Namespace, cls: type[D]) -> D:
-    """A command's options dataclass ``cls`` from the flags given (the others keep their defaults)."""
-    return from_dict(cls, nest(dict(given(args))))
+    """A command's options dataclass ``cls`` from the flags given (the others keep their defaults);
+    a field without a default that was not given is an error naming its flag."""
+    values = nest(dict(given(args)))
+    for spec in dataclasses.fields(cls):
+        required = spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING
+        if required and spec.name not in values:
+            raise ConfigError(f"{flag_name(spec.name)} is required")
+    return from_dict(cls, values)
 
 
 def resolve(args: argparse.Namespace, base: D) -> D:

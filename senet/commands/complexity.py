@@ -4,9 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass, field
 
 from senet.api import list_models
 from senet.complexity import Complexity, complexity
+from senet.options import add_options, build
+
+
+@dataclass(frozen=True)
+class ComplexityOptions:
+    """The options of ``senet complexity``."""
+
+    models: tuple[str, ...] = field(default=(), metadata={"positional": True})
+    """Model names or shell patterns such as 'se_*' (none: every model)."""
+    input_size: int | None = None
+    """Image side; none: the model's own (224, 299 or 32)."""
+    json: bool = False
+    """Print JSON instead of a table."""
+    stages: bool = False
+    """Also print the multiply-adds of each top-level module."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,14 +32,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Parameters and multiply-adds of one forward pass (the paper's 'GFLOPs', "
         "Sec. 4), counted on the meta device. Patterns such as 'se_*' are expanded.",
     )
-    p.add_argument("models", nargs="*", help="model names or patterns (default: every model)")
-    p.add_argument("--input-size", type=int, default=None, help="image side (default: the model's, else 224)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--stages", action="store_true", help="also print multiply-adds per top-level module")
+    add_options(p, ComplexityOptions)
     p.set_defaults(run=run)
 
 
-def _expand(patterns: list[str]) -> list[str]:
+def _expand(patterns: tuple[str, ...]) -> list[str]:
     names: list[str] = []
     for pattern in patterns or ["*"]:
         matched = list_models(pattern) if any(c in pattern for c in "*?[") else [pattern]
@@ -52,9 +65,10 @@ def format_table(rows: list[Complexity], stages: bool = False) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = [complexity(name, args.input_size) for name in _expand(args.models)]
-    if args.json:
+    opts = build(args, ComplexityOptions)
+    rows = [complexity(name, opts.input_size) for name in _expand(opts.models)]
+    if opts.json:
         print(json.dumps([r.to_dict() for r in rows], indent=2))
     else:
-        print(format_table(rows, args.stages))
+        print(format_table(rows, opts.stages))
     return 0
