@@ -1,16 +1,11 @@
-"""Checkpoints written atomically: a folder per epoch with safetensors weights and a small state file.
+"""One checkpoint: safetensors weights and a small training-state file, written atomically.
 
-Layout of a run folder::
-
-    RUN/config.json                       the resolved TrainConfig
-    RUN/metrics.jsonl                     one JSON line per epoch
-    RUN/checkpoints/epoch-0003/model.safetensors   weights (+ config and DataInfo as metadata)
-    RUN/checkpoints/epoch-0003/state.pt            optimizer, scheduler, scaler, epoch, RNG states
-    RUN/result.json                       written last: the run finished
-
-A checkpoint folder is written under a temporary name, every file is fsync'ed, and the folder is
-renamed into place (an atomic rename), so a run killed at any moment (even by SIGKILL) leaves only
-complete checkpoints under their final names; ``state.pt`` loads with ``weights_only=True``.
+A checkpoint folder (``RUN/checkpoints/epoch-NNNN``, see :mod:`senet.train.rundir` for the run
+folder's layout) holds ``model.safetensors`` (the weights, with the TrainConfig and DataInfo as
+metadata) and ``state.pt`` (optimizer, scheduler, scaler, epoch and RNG states). It is written under
+a temporary name, every file is fsync'ed, and the folder is renamed into place (an atomic rename),
+so a run killed at any moment (even by SIGKILL) leaves only complete checkpoints under their final
+names; ``state.pt`` loads with ``weights_only=True``.
 """
 
 from __future__ import annotations
@@ -18,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,14 +25,15 @@ from safetensors.torch import save_file
 from torch import nn
 
 from senet.io import fsync_path
-
-WEIGHTS = "model.safetensors"
-STATE = "state.pt"
-_EPOCH_DIR = re.compile(r"^epoch-(\d{4,})$")
-
-
-class CheckpointError(FileNotFoundError):
-    """No usable checkpoint where one was expected; the message names the path."""
+from senet.train.rundir import (
+    STATE,
+    WEIGHTS,
+    CheckpointError,
+    checkpoint_dir,
+    partial_dir,
+    prune_checkpoints,
+    resolve,
+)
 
 
 @dataclass
@@ -54,14 +49,14 @@ class Checkpoint:
 
 
 def unwrap(model: nn.Module) -> nn.Module:
-    """The plain module inside DistributedDataParallel and/or torch.compile wrappers."""
-    while True:
-        if hasattr(model, "module") and isinstance(model.module, nn.Module):
-            model = model.module
-        elif hasattr(model, "_orig_mod"):
-            model = model._orig_mod
-        else:
-            return model
+    """The plain module inside DistributedDataParallel wrappers (their public ``module``).
+
+    A ``torch.compile`` wrapper is not looked into (its inner module is a private attribute): save
+    the module that was compiled, as :func:`senet.train.engine.fit` does.
+    """
+    while isinstance(getattr(model, "module", None), nn.Module):
+        model = model.module
+    return model
 
 
 def rng_state() -> dict[str, Any]:
@@ -101,10 +96,9 @@ def save_checkpoint(
     keep: int = 2,
 ) -> Path:
     """Write ``checkpoints/epoch-NNNN`` atomically and keep the newest ``keep`` of them."""
-    root = Path(run_dir) / "checkpoints"
+    final, tmp = checkpoint_dir(run_dir, epoch), partial_dir(run_dir, epoch)
+    root = final.parent
     root.mkdir(parents=True, exist_ok=True)
-    final = root / f"epoch-{epoch:04d}"
-    tmp = root / f".epoch-{epoch:04d}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     weights = {k: v.detach().contiguous().cpu() for k, v in unwrap(model).state_dict().items()}
@@ -123,47 +117,8 @@ def save_checkpoint(
         shutil.rmtree(final)
     os.rename(tmp, final)
     fsync_path(root)
-    for old in list_checkpoints(run_dir)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+    prune_checkpoints(run_dir, keep)
     return final
-
-
-def list_checkpoints(run_dir: str | Path) -> list[Path]:
-    """Complete checkpoint folders of a run, oldest first (temporary folders are ignored)."""
-    root = Path(run_dir) / "checkpoints"
-    if not root.is_dir():
-        return []
-    found = [p for p in root.iterdir() if _EPOCH_DIR.match(p.name) and (p / WEIGHTS).is_file()]
-    return sorted(found, key=lambda p: int(_EPOCH_DIR.match(p.name).group(1)))
-
-
-def clean_partial(run_dir: str | Path) -> None:
-    """Remove temporary checkpoint folders a killed run left behind."""
-    root = Path(run_dir) / "checkpoints"
-    if root.is_dir():
-        for p in root.glob(".epoch-*.tmp-*"):
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def resolve(path: str | Path) -> Path:
-    """The weights file for a run folder, a checkpoint folder or a ``.safetensors`` file."""
-    path = Path(path)
-    if path.is_file():
-        if path.suffix != ".safetensors":
-            raise CheckpointError(
-                f"{path}: expected a .safetensors file, a checkpoint folder or a run folder"
-            )
-        return path
-    if (path / WEIGHTS).is_file():
-        return path / WEIGHTS
-    if path.is_dir():
-        found = list_checkpoints(path)
-        if found:
-            return found[-1] / WEIGHTS
-        raise CheckpointError(
-            f"{path}: no checkpoint found (expected {path}/checkpoints/epoch-NNNN/{WEIGHTS})"
-        )
-    raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
 
 
 def load_checkpoint(path: str | Path, *, with_state: bool = False) -> Checkpoint:
@@ -191,3 +146,14 @@ def load_checkpoint(path: str | Path, *, with_state: bool = False) -> Checkpoint
         epoch=int(metadata.get("epoch", "0")),
         state=state,
     )
+
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointError",
+    "load_checkpoint",
+    "rng_state",
+    "save_checkpoint",
+    "set_rng_state",
+    "unwrap",
+]

@@ -14,6 +14,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from senet.runtime import pick_device  # re-exported: commands import it from here
+
 
 @dataclass(frozen=True)
 class DistEnv:
@@ -31,16 +33,6 @@ class DistEnv:
     @property
     def distributed(self) -> bool:
         return self.world_size > 1
-
-
-def pick_device(name: str = "auto", local_rank: int = 0) -> torch.device:
-    """``auto``: the local CUDA device if there is one, else the CPU."""
-    if name == "auto":
-        return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but CUDA is not available")
-    return device
 
 
 def init(device: str = "auto") -> DistEnv:
@@ -101,3 +93,16 @@ def broadcast_object(obj: object, env: DistEnv) -> object:
     box = [obj]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+__all__ = [
+    "DistEnv",
+    "all_reduce_sum",
+    "any_true",
+    "barrier",
+    "broadcast_object",
+    "init",
+    "pick_device",
+    "shutdown",
+    "wrap",
+]

@@ -1,7 +1,8 @@
 """Optimizer and learning-rate schedule of a :class:`~senet.train.config.TrainConfig`.
 
 The rate is set every iteration by a ``LambdaLR`` whose factor is a pure function of the
-iteration count, so the scheduler's state is just that count. BatchNorm parameters get their own
+iteration count, so the scheduler's state is just that count: a resumed run builds its scheduler
+anew at the saved count (public ``last_epoch`` argument), with the base rate of its own config. BatchNorm parameters get their own
 parameter group: freezing BN for the last epochs (SENet-154, Appendix) sets that group's rate to 0,
 which keeps DistributedDataParallel's set of parameters unchanged.
 """
@@ -16,7 +17,8 @@ from torch import nn
 
 from senet.train.config import TrainConfig
 
-_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, nn.GroupNorm, nn.LayerNorm)
+_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+_NORMS = (*_BATCH_NORMS, nn.GroupNorm, nn.LayerNorm)
 
 
 def split_params(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
@@ -62,23 +64,29 @@ def lr_factor(config: TrainConfig, iters_per_epoch: int) -> Callable[[int], floa
 
 
 def build_scheduler(
-    config: TrainConfig, optimizer: torch.optim.Optimizer, iters_per_epoch: int
+    config: TrainConfig, optimizer: torch.optim.Optimizer, iters_per_epoch: int, *, done: int = 0
 ) -> torch.optim.lr_scheduler.LambdaLR:
-    """A per-iteration schedule; the BN group's rate is 0 during the last ``freeze_bn_last_epochs``."""
+    """A per-iteration schedule; the BN group's rate is 0 during the last ``freeze_bn_last_epochs``.
+
+    ``done``: iterations already trained (a resumed run). The schedule then continues at iteration
+    ``done`` from the base rates in the groups' ``initial_lr`` (torch's resume convention), and
+    sets every group's ``lr`` to ``initial_lr * factor(done)``.
+    """
     base = lr_factor(config, iters_per_epoch)
     frozen_from = (config.epochs - config.freeze_bn_last_epochs) * iters_per_epoch
 
     def norm_factor(it: int) -> float:
         return 0.0 if config.freeze_bn_last_epochs and it >= frozen_from else base(it)
 
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, [base, norm_factor])
+    # LambdaLR's constructor takes one step: last_epoch = done - 1 leaves it at iteration `done`
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, [base, norm_factor], last_epoch=done - 1)
 
 
 def freeze_bn(model: nn.Module) -> int:
     """Put every BatchNorm layer in eval mode (running statistics frozen); returns how many."""
     count = 0
     for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+        if isinstance(m, _BATCH_NORMS):
             m.eval()
             count += 1
     return count

@@ -107,3 +107,36 @@ def test_config_problems_are_reported_before_training(tmp_path) -> None:
     if importlib.util.find_spec("tensorboard") is None:
         with pytest.raises(ConfigError, match="tensorboard"):
             fit(tiny_config(tmp_path / "c", tensorboard=True), quiet=True)
+
+
+def test_resume_with_a_new_learning_rate_continues_the_schedule_from_it(tmp_path) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    fit(tiny_config(run, epochs=3, schedule="step", step_size=1, gamma=0.5), quiet=True)
+    shutil.rmtree(run / "checkpoints" / "epoch-0003")  # stopped after epoch 2 (8 of 12 iterations)
+    resumed = tiny_config(run, epochs=3, schedule="step", step_size=1, gamma=0.5, lr=0.02)
+    fit(resumed, resume=True, quiet=True)
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    assert (
+        rows[1]["lr"] == 0.05 * 0.5**2 and rows[2]["lr"] == 0.02 * 0.5**3
+    )  # the new base rate, same schedule
+    state = load_checkpoint(run, with_state=True).state
+    assert state["scheduler"]["base_lrs"] == [0.02, 0.02] and state["scheduler"]["last_epoch"] == 12
+    assert [g["initial_lr"] for g in state["optimizer"]["param_groups"]] == [0.02, 0.02]
+
+
+def test_prepare_cleans_what_a_killed_run_left(tmp_path) -> None:
+    from senet.train import rundir
+
+    run = tmp_path / "run"
+    (rundir.partial_dir(run, 3)).mkdir(parents=True)
+    rundir.append_metrics(run, {"epoch": 1, "top1": 1.0})
+    rundir.append_metrics(run, {"epoch": 2, "top1": 2.0})
+    (run / rundir.RESULT).write_text("{}")
+    rundir.prepare(run, {"model": "m"}, epochs_done=1)
+    assert not list((run / rundir.CHECKPOINTS).iterdir()) and not (run / rundir.RESULT).exists()
+    assert rundir.read_metrics(run) == [{"epoch": 1, "top1": 1.0}]
+    assert json.loads((run / rundir.CONFIG).read_text()) == {"model": "m"}
+    assert rundir.list_checkpoints(run) == [] and load_result(run) is None

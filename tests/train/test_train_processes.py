@@ -16,7 +16,7 @@ import torch.multiprocessing as mp
 from train_fixtures import PYTHON, ddp_worker, free_port, subprocess_env, tiny_config
 
 from senet.train import fit, load_checkpoint
-from senet.train.checkpoint import list_checkpoints
+from senet.train.rundir import list_checkpoints
 
 HERE = Path(__file__).resolve().parent
 

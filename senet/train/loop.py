@@ -1,0 +1,154 @@
+"""The two passes over data: :func:`train_one_epoch` and :func:`evaluate` (plus their small helpers).
+
+Both run unchanged in one process or under DistributedDataParallel: per-process sums are added
+over the processes (:func:`senet.train.distributed.all_reduce_sum`) before they are reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from senet.data import Loader, forward_eval
+from senet.train import distributed as dist
+from senet.train.config import TrainConfig
+from senet.train.optim import freeze_bn
+from senet.train.progress import Progress
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; training stopped and the last good checkpoint was kept."""
+
+
+def autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CPU or GPU, fp16 on GPU, or nothing."""
+    if amp == "none":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def topk_correct(logits: torch.Tensor, labels: torch.Tensor, ks: Iterable[int] = (1, 5)) -> list[int]:
+    """How many of the N samples have their label among the top-k logits, for each k."""
+    ks = list(ks)
+    kmax = min(max(ks), logits.shape[1])
+    pred = logits.topk(kmax, dim=1).indices  # (N, kmax)
+    hit = pred.eq(labels[:, None])  # (N, kmax)
+    return [int(hit[:, : min(k, kmax)].any(dim=1).sum()) for k in ks]
+
+
+def steps_per_epoch(loader: Loader, limit_batches: int = 0) -> int:
+    """Training iterations in one epoch: the loader's batches, or ``limit_batches`` if fewer (0: all)."""
+    return min(len(loader), limit_batches) if limit_batches else len(loader)
+
+
+def _prepare(images: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    if channels_last and images.dim() == 4:
+        return images.contiguous(memory_format=torch.channels_last)
+    return images
+
+
+def _step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
+    """One optimizer update from ``loss`` (through the fp16 gradient scaler when there is one)."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
+
+
+def train_one_epoch(
+    model: nn.Module,
+    loader: Loader,
+    *,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    epoch: int,
+    config: TrainConfig,
+    env: dist.DistEnv,
+    scaler: torch.amp.GradScaler | None = None,
+    show: bool = True,
+) -> dict[str, float]:
+    """One pass over ``loader``; returns the mean training loss, top-1 accuracy and images/s.
+
+    Raises :class:`NonFiniteLossError` as soon as the loss is NaN or infinite on any process.
+    """
+    model.train()
+    if config.freeze_bn_last_epochs and epoch >= config.epochs - config.freeze_bn_last_epochs:
+        freeze_bn(model)
+    steps = steps_per_epoch(loader, config.limit_train_batches)
+    bar = Progress(steps, f"epoch {epoch + 1}/{config.epochs}", enabled=show)
+    totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, samples
+    for step, (images, labels) in enumerate(loader):
+        if step >= steps:
+            break
+        images = _prepare(images, config.channels_last)  # (N, C, H, W)
+        with autocast(env.device, config.amp):
+            logits = model(images)  # (N, K)
+            loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.label_smoothing)
+        if dist.any_true(not bool(torch.isfinite(loss.detach())), env):
+            bar.close(f"epoch {epoch + 1}: stopped at step {step + 1}")
+            lr = optimizer.param_groups[0]["lr"]
+            raise NonFiniteLossError(
+                f"the training loss became {loss.item()} at epoch {epoch + 1}, step {step + 1} "
+                f"(lr {lr:.4g}); training stopped"
+            )
+        _step(loss, optimizer, scaler)
+        scheduler.step()
+        n = labels.shape[0]
+        correct = topk_correct(logits.detach(), labels, (1,))[0]
+        totals += torch.tensor([loss.item() * n, correct, n], dtype=torch.float64)
+        bar.update(n * env.world_size, loss=loss.item(), lr=optimizer.param_groups[0]["lr"])
+    seconds = bar.elapsed
+    loss_sum, correct, count = dist.all_reduce_sum(totals.to(env.device), env).tolist()
+    bar.close()
+    return {
+        "train_loss": loss_sum / max(count, 1),
+        "train_top1": 100.0 * correct / max(count, 1),
+        "train_images": int(count),
+        "train_seconds": seconds,
+        "train_images_per_second": count / max(seconds, 1e-9),
+    }
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    *,
+    env: dist.DistEnv | None = None,
+    amp: str = "none",
+    channels_last: bool = False,
+    limit_batches: int = 0,
+) -> dict[str, float]:
+    """Top-1 / top-5 accuracy (%) and mean cross-entropy over ``loader`` (summed over processes).
+
+    Batches of shape (N, 10, C, H, W) (10-crop evaluation) are scored on the mean of the crops'
+    softmax outputs (:func:`senet.data.forward_eval`).
+    """
+    env = env or dist.DistEnv(0, 1, 0, next(model.parameters()).device)
+    model.eval()
+    totals = torch.zeros(4, dtype=torch.float64)  # loss sum, top-1, top-5, samples
+    for step, (images, labels) in enumerate(loader):
+        if limit_batches and step >= limit_batches:
+            break
+        with autocast(env.device, amp):
+            logits = forward_eval(model, _prepare(images, channels_last)).float()  # (N, K)
+        loss_sum = F.cross_entropy(logits, labels, reduction="sum")
+        top1, top5 = topk_correct(logits, labels, (1, 5))
+        totals += torch.tensor([loss_sum.item(), top1, top5, labels.shape[0]], dtype=torch.float64)
+    loss_sum, top1, top5, count = dist.all_reduce_sum(totals.to(env.device), env).tolist()
+    count = max(count, 1)
+    return {
+        "val_loss": loss_sum / count,
+        "top1": 100 * top1 / count,
+        "top5": 100 * top5 / count,
+        "val_images": int(count),
+    }
