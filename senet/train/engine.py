@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from senet.complexity import Complexity
+from senet.config import ConfigError
 from senet.data import DataInfo, Loader, build_loaders
 from senet.runtime import num_threads
 from senet.train import checkpoint as ckpt
@@ -43,7 +44,6 @@ from senet.train.loop import (
 )
 from senet.train.models import build_model, model_complexity
 from senet.train.optim import build_optimizer, build_scheduler
-from senet.config import ConfigError
 from senet.train.progress import format_seconds
 from senet.train.rundir import CONFIG, RESULT, FitResult, load_result
 

@@ -20,7 +20,7 @@ def test_fit_writes_the_run_folder(tmp_path) -> None:
     run = tmp_path / "run"
     assert load_result(run) == result
     config = json.loads((run / "config.json").read_text())
-    assert config["model"] == "se_resnet20_cifar" and config["data"]["input_size"] == 8
+    assert config["model"]["name"] == "se_resnet20_cifar" and config["data"]["input_size"] == 8
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2]
     assert rows[-1]["top1"] == pytest.approx(result.top1) and result.top1_error == pytest.approx(
