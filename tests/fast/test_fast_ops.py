@@ -95,4 +95,3 @@ def test_blocks_route_standard_placement_through_fused_op() -> None:
     out = block(x)
     assert out.grad_fn is not None and "SEResidual" in type(out.grad_fn).__name__
     assert isinstance(block.se, nn.Module)
-
