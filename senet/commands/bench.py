@@ -104,7 +104,7 @@ def command_line(config: BenchConfig) -> str:
         elif isinstance(value, tuple):
             parts.append(f"{flag} {','.join(value)}")
         else:
-            parts.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+            parts.append(f"{flag} {value:.15g}" if isinstance(value, float) else f"{flag} {value}")
     return " ".join(parts)
 
 
