@@ -2,11 +2,11 @@
 
     .venv/bin/python benchmarks/se_tail_per_sample.py [--batch 16] [--reps 12]
 
-Times, interleaved (senet.fast.bench.time_interleaved), the optimised ResNet-50, the optimised
+Times, interleaved (senet.bench.timing.time_interleaved), the optimised ResNet-50, the optimised
 SE-ResNet-50 as built (the divide route runs sample by sample where a sample's map holds at least
 ``FastBlock.per_sample_min`` values) and the same SE-ResNet-50 with that switched off (the whole
 batch per pass). Prints each median and the paired SE overhead over ResNet-50 with its 95%
-bootstrap interval (senet.fast.report.median_interval). Results: docs/speed.md.
+bootstrap interval (senet.bench.report.median_interval). Results: docs/speed.md.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import statistics
 import torch
 
 import senet
-from senet.fast.bench import time_interleaved
+from senet.bench.report import median_interval
+from senet.bench.timing import time_interleaved
 from senet.fast.blocks import FastBlock
-from senet.fast.report import median_interval
 
 
 def main() -> int:
@@ -54,7 +54,7 @@ def main() -> int:
         {k: step(m) for k, m in models.items()},
         reps=args.reps,
         warmup=1,
-        min_sample_s=0.0,
+        min_sample_ms=0.0,
         device=torch.device("cpu"),
     )
     plain = samples["resnet50"]

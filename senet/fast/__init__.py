@@ -1,4 +1,4 @@
-"""Wall-clock fast paths for SE networks: BN folding, fused SE ops, ``optimize`` and the bench.
+"""Wall-clock fast paths for SE networks (inference code only): BN folding, fused SE ops, ``optimize``.
 
 ``optimize`` (in :mod:`senet.fast.inference`) is imported lazily so that :mod:`senet.models.blocks` can use :mod:`senet.fast.ops`
 without an import cycle.

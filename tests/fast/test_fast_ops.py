@@ -95,15 +95,3 @@ def test_blocks_route_standard_placement_through_fused_op() -> None:
     out = block(x)
     assert out.grad_fn is not None and "SEResidual" in type(out.grad_fn).__name__
     assert isinstance(block.se, nn.Module)
-
-
-def test_opbench_prints_three_medians(capsys) -> None:
-    import json
-
-    from senet.fast.opbench import main
-
-    assert main(["--shape", "2,16,4,4", "--reps", "3"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert set(report["median_ms"]) == {"plain", "fused", "no_se"} and all(
-        v > 0 for v in report["median_ms"].values()
-    )

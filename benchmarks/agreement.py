@@ -1,11 +1,14 @@
 """Top-1 agreement of the optimised bf16 model with fp32 on real images (a benchmark script).
 
-    python -m senet.fast.agreement --model se_resnet50 --data ../shared/data/imagenette-mini \\
+    python benchmarks/agreement.py --model se_resnet50 --data ../shared/data/imagenette-mini \\
         [--weights RUN/checkpoints/epoch-NNNN/model.safetensors] [--split val] [--limit 200]
 
-Images of a class-folder tree are read with PIL (RGB, resized to ``--size`` if needed, ImageNet
-mean / std), run through ``senet.optimize(model)`` in fp32 and ``dtype=torch.bfloat16`` and
-compared: the fraction of images whose top-1 class is the same, and the largest logit gap.
+Images of a class-folder tree are decoded by :func:`senet.data.images.open_image` (RGB), resized
+with PIL bilinear to ``--size`` x ``--size`` if needed (not the training pipeline's resize + centre
+crop: the question is fp32 vs bf16), normalised by :class:`senet.data.augment.Normalize` with the
+ImageNet mean / std of :mod:`senet.data.config`, run through ``senet.optimize(model)`` in fp32
+and ``dtype=torch.bfloat16`` and compared: the fraction of images whose top-1 class is the same,
+and the largest logit gap.
 Without ``--weights`` the model is randomly initialised, whose near-tied logits make the
 agreement a pessimistic, weakly meaningful figure; the output says which it was.
 """
@@ -21,10 +24,12 @@ import torch
 from PIL import Image
 
 from senet.api import create_model
+from senet.data.augment import Normalize
+from senet.data.config import IMAGENET_MEAN, IMAGENET_STD
+from senet.data.images import open_image
+from senet.data.transforms import to_chw
 from senet.fast.inference import optimize
 
-MEAN = (0.485, 0.456, 0.406)  # ImageNet statistics
-STD = (0.229, 0.224, 0.225)
 SUFFIXES = (".jpeg", ".jpg", ".png")
 
 
@@ -38,16 +43,13 @@ def load_images(root: Path, *, size: int, limit: int | None) -> torch.Tensor:
         raise FileNotFoundError(f"no {'/'.join(SUFFIXES)} images in class folders under {root}")
     per_class = None if limit is None else max(1, limit // max(1, len(classes)))
     chosen = [f for group in files for f in group[:per_class]]
-    mean, std = np.array(MEAN, np.float32), np.array(STD, np.float32)
     batch = []
     for path in chosen:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            if im.size != (size, size):
-                im = im.resize((size, size), Image.BILINEAR)
-            array = (np.asarray(im, np.float32) / 255.0 - mean) / std  # (H, W, 3)
-        batch.append(torch.from_numpy(array.transpose(2, 0, 1).copy()))
-    return torch.stack(batch)
+        image = open_image(path)  # RGB
+        if image.size != (size, size):
+            image = image.resize((size, size), Image.BILINEAR)
+        batch.append(torch.from_numpy(to_chw(image)))  # uint8 (3, size, size)
+    return Normalize(IMAGENET_MEAN, IMAGENET_STD)(torch.stack(batch))  # float32 (N, 3, size, size)
 
 
 def agreement(model: torch.nn.Module, images: torch.Tensor, *, batch: int = 25) -> dict[str, float]:
@@ -70,7 +72,7 @@ def agreement(model: torch.nn.Module, images: torch.Tensor, *, batch: int = 25) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m senet.fast.agreement", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python benchmarks/agreement.py", description=__doc__.split("\n")[0])
     p.add_argument("--model", default="se_resnet50")
     p.add_argument("--weights", type=Path, default=None, help="trained weights (default: random init)")
     p.add_argument("--data", type=Path, required=True, help="class-folder tree, e.g. imagenette-mini")

@@ -7,9 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from senet.bench.config import BenchConfig
+from senet.bench.report import check_targets, format_table, summarize_timings
+from senet.bench.runner import plain_twin, settings
+from senet.bench.targets import Target
 from senet.cli import main
-from senet.fast.bench import BenchConfig, plain_twin, settings
-from senet.fast.report import Target, evaluate, format_table, summarize
+
+TARGETS = Path(__file__).resolve().parents[2] / "docs" / "bench" / "targets.json"  # this project's
 
 
 def test_plain_twin() -> None:
@@ -63,7 +67,7 @@ def test_targets_met_and_missed_say_by_how_much() -> None:
         Target("speedup", "se_resnet50", "speedup", "latency", "fp32", 1.3),
         Target("absent", "se_resnet50", "overhead", "train", "fp32", 0.08),
     )
-    rows = evaluate(results, targets)
+    rows = check_targets(results, targets)
     assert [r["name"] for r in rows] == ["overhead", "speedup"]
     over, speed = rows
     assert not over["met"] and "2.00 percentage points" in over["miss"]
@@ -80,7 +84,7 @@ def test_compiled_rows_are_judged_by_the_same_targets() -> None:
         Target("SE vs twin, optimized", "se_resnet50", "overhead", "latency", "fp32", 0.03),
         Target("optimized vs eager", "se_resnet50", "speedup", "latency", "fp32", 1.3),
     )
-    rows = {r["name"]: r for r in evaluate(results, targets)}
+    rows = {r["name"]: r for r in check_targets(results, targets)}
     assert set(rows) == {"SE vs twin, compiled", "compiled vs eager"}  # no optimized rows were timed
     assert rows["SE vs twin, compiled"]["met"] and rows["SE vs twin, compiled"]["variant"] == "compiled"
     assert not rows["compiled vs eager"]["met"] and "short by" in rows["compiled vs eager"]["miss"]
@@ -101,7 +105,7 @@ def test_bench_end_to_end_writes_json(tmp_path: Path, capsys: pytest.CaptureFixt
         "16",
     ]
     argv += [
-        "--dtype",
+        "--dtypes",
         "fp32",
         "--min-sample-ms",
         "0",
@@ -112,7 +116,7 @@ def test_bench_end_to_end_writes_json(tmp_path: Path, capsys: pytest.CaptureFixt
         "--threads",
         "1",
     ]
-    argv += ["--modes", "latency,train"]
+    argv += ["--modes", "latency,train", "--targets", str(TARGETS)]
     assert main(argv) == 0
     report = json.loads(out.read_text())
     models = {r["model"] for r in report["results"]}
@@ -122,7 +126,7 @@ def test_bench_end_to_end_writes_json(tmp_path: Path, capsys: pytest.CaptureFixt
     assert report["meta"]["command"].startswith("senet bench se_resnet20_cifar --batch 2 --reps 1")
     assert any(t["mode"] == "train" for t in report["targets"])
     assert "se_resnet20_cifar" in capsys.readouterr().out
-    assert format_table(summarize({"meta": {}, "results": report["results"]})).count("\n") >= 8
+    assert format_table(summarize_timings({"meta": {}, "results": report["results"]})).count("\n") >= 8
 
 
 def test_bench_unknown_model_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -131,7 +135,7 @@ def test_bench_unknown_model_is_an_error(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_median_interval_brackets_the_median_and_shrinks_with_agreement() -> None:
-    from senet.fast.report import median_interval
+    from senet.bench.report import median_interval
 
     assert median_interval([0.02] * 9) == (0.02, 0.02)
     noisy = [0.01, 0.05, -0.02, 0.03, 0.08, 0.00, 0.04, 0.02, 0.06]
@@ -141,8 +145,6 @@ def test_median_interval_brackets_the_median_and_shrinks_with_agreement() -> Non
 
 
 def test_report_reprints_a_saved_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from senet.fast.report import main as report_main
-
     extra = {"image_size": 224, "images_per_s": 10.0}
     results = [
         {
@@ -158,18 +160,18 @@ def test_report_reprints_a_saved_run(tmp_path: Path, capsys: pytest.CaptureFixtu
     ]
     saved = tmp_path / "run.json"
     saved.write_text(json.dumps({"meta": {"command": "senet bench se_resnet50"}, "results": results}))
-    assert report_main([str(saved)]) == 0
+    assert main(["bench", "--report", str(saved), "--targets", str(TARGETS)]) == 0
     out = capsys.readouterr().out
     assert "+4.0% (limit +3%)" in out and "MISSED" in out and "measured by: senet bench se_resnet50" in out
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(SystemExit, match="bad.json: not a senet bench report"):
-        report_main([str(tmp_path / "bad.json")])
+        main(["bench", "--report", str(tmp_path / "bad.json")])
 
 
 def test_bench_compile_without_a_compiler_is_refused_before_timing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import senet.fast.bench as bench
+    import senet.bench.runner as bench
 
     monkeypatch.setattr(bench, "has_cxx_compiler", lambda: False)
     argv = [

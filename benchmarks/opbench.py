@@ -1,9 +1,9 @@
 """Forward + backward time of the standard-placement SE tail alone: fused vs plain vs no SE.
 
-    python -m senet.fast.opbench [--shape 128,16,32,32] [--reps 21] [--threads 1] [--clock process]
-    python -m senet.fast.opbench --routes [--batch 1] [--reps 21] [--threads 1] [--clock process]
+    python benchmarks/opbench.py [--shape 128,16,32,32] [--reps 21] [--threads 1] [--clock process]
+    python benchmarks/opbench.py --routes [--batch 1] [--reps 21] [--threads 1] [--clock process]
 
-Times, interleaved (see :func:`senet.fast.bench.time_interleaved`), one forward and backward of
+Times, interleaved (see :func:`senet.bench.timing.time_interleaved`), one forward and backward of
 
 - ``plain``: relu(u * s + x) with s = SE(u) as separate autograd ops (the textbook graph),
 - ``fused``: :func:`senet.fast.ops.se_residual` (the custom autograd function the models use),
@@ -24,13 +24,14 @@ from collections.abc import Callable
 
 import torch
 
-from senet.fast.bench import time_interleaved
+from senet.bench.timing import time_interleaved
 from senet.fast.blocks import FastBlock, is_post_activation_block
 from senet.fast.fold import fold_batch_norms
 from senet.fast.ops import se_residual
 from senet.fast.packed import conv_add_relu_, pack_convolutions, packing_supported
 from senet.layers.se import SEConfig, SqueezeExcite
 from senet.models.blocks import Bottleneck
+from senet.runtime import num_threads
 
 STAGES = ((256, 56), (512, 28), (1024, 14), (2048, 7))  # SE-ResNet-50 block outputs: C, H = W
 
@@ -98,12 +99,35 @@ def _inference(step: Callable[[], None]) -> Callable[[], None]:
 def _medians(steps: dict[str, Callable[[], None]], reps: int, clock: str) -> dict[str, float]:
     """Interleaved timings of ``steps`` on the CPU: the median ms per name."""
     cpu = torch.device("cpu")
-    samples = time_interleaved(steps, reps=reps, warmup=3, min_sample_s=0.0, device=cpu, clock=clock)
+    samples = time_interleaved(steps, reps=reps, warmup=3, min_sample_ms=0.0, device=cpu, clock=clock)
     return {name: round(statistics.median(v), 3) for name, v in samples.items()}
 
 
+def _routes(args: argparse.Namespace) -> dict[str, object]:
+    """``--routes``: the SE-tail routes at SE-ResNet-50's four stage shapes."""
+    torch.manual_seed(0)
+    if not packing_supported(torch.float32):
+        raise SystemExit("--routes needs oneDNN prepacked convolutions, unavailable here")
+    rows = []
+    for channels, size in STAGES:
+        steps = {k: _inference(v) for k, v in route_steps(args.batch, channels, size).items()}
+        medians = _medians(steps, args.reps, args.clock)
+        rows.append({"batch": args.batch, "channels": channels, "size": size, "median_ms": medians})
+    return {"threads": torch.get_num_threads(), "clock": args.clock, "routes": rows}
+
+
+def _tail(args: argparse.Namespace) -> dict[str, object]:
+    """The three SE tails, forward + backward, at one (N, C, H, W)."""
+    torch.manual_seed(0)
+    shape = tuple(int(v) for v in args.shape.split(","))
+    if len(shape) != 4 or min(shape) < 1:
+        raise SystemExit(f"--shape must be four positive integers N,C,H,W, got {args.shape!r}")
+    medians = _medians(tail_steps(shape), args.reps, args.clock)
+    return {"shape": shape, "threads": torch.get_num_threads(), "clock": args.clock, "median_ms": medians}
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m senet.fast.opbench", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python benchmarks/opbench.py", description=__doc__.split("\n")[0])
     p.add_argument("--shape", default="128,16,32,32", help="N,C,H,W (default: CIFAR stage 1, batch 128)")
     p.add_argument("--reps", type=int, default=21)
     p.add_argument("--threads", type=int, default=None)
@@ -111,25 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--routes", action="store_true", help="time FastBlock's SE-tail routes instead")
     p.add_argument("--batch", type=int, default=1, help="batch of --routes (default 1)")
     args = p.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    if args.routes:
-        if not packing_supported(torch.float32):
-            raise SystemExit("--routes needs oneDNN prepacked convolutions, unavailable here")
-        rows = []
-        for channels, size in STAGES:
-            steps = {k: _inference(v) for k, v in route_steps(args.batch, channels, size).items()}
-            medians = _medians(steps, args.reps, args.clock)
-            rows.append({"batch": args.batch, "channels": channels, "size": size, "median_ms": medians})
-        print(json.dumps({"threads": torch.get_num_threads(), "clock": args.clock, "routes": rows}, indent=1))
-        return 0
-    shape = tuple(int(v) for v in args.shape.split(","))
-    if len(shape) != 4 or min(shape) < 1:
-        raise SystemExit(f"--shape must be four positive integers N,C,H,W, got {args.shape!r}")
-    medians = _medians(tail_steps(shape), args.reps, args.clock)
-    report = {"shape": shape, "threads": torch.get_num_threads(), "clock": args.clock, "median_ms": medians}
-    print(json.dumps(report))
+    with num_threads(args.threads):
+        print(json.dumps(_routes(args) if args.routes else _tail(args), indent=1 if args.routes else None))
     return 0
 
 

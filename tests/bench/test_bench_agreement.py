@@ -1,4 +1,4 @@
-"""The bf16 agreement script (senet.fast.agreement) on a few real images; skipped without data."""
+"""The bf16 agreement script (benchmarks/agreement.py) on a few real images; skipped without data."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from bench_scripts import load_script
 
-from senet.fast.agreement import agreement, load_images, main
+script = load_script("agreement")
+agreement, load_images, main = script.agreement, script.load_images, script.main
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "imagenette-mini"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data/imagenette-mini is absent")

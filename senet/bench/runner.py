@@ -1,0 +1,210 @@
+"""Side-by-side wall-clock benchmark of SE models and their plain twins (``senet bench``).
+
+Each *mode* (latency at batch 1, throughput at batch N, or one training step) times every
+*setting* of that mode (eager; optimised in each dtype; compiled when asked) for an SE model and
+its plain twin **interleaved** (:func:`senet.bench.timing.time_interleaved`), so that drift in
+the machine's load hits every row of the mode alike; the figure reported is the median over
+repetitions. What the timings mean (SE overheads, speed-ups, targets) is
+:mod:`senet.bench.report`'s business.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from senet.api import create_model, list_models
+from senet.bench.config import BenchConfig, DType, Mode, Variant
+from senet.bench.timing import time_interleaved
+from senet.fast.inference import DTYPES, has_cxx_compiler, optimize
+from senet.runtime import num_threads, pick_device
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the benchmark: what is run, in which form and precision, at which batch."""
+
+    mode: Mode
+    variant: Variant
+    dtype: DType
+    batch: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.mode} {self.variant} {self.dtype} b{self.batch}"
+
+
+@dataclass
+class Result:
+    """Timings of one model in one setting, in milliseconds per call."""
+
+    model: str
+    setting: Setting
+    image_size: int
+    samples_ms: list[float] = field(default_factory=list)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples_ms)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            **asdict(self.setting),
+            "image_size": self.image_size,
+            "median_ms": round(self.median_ms, 4),
+            "images_per_s": round(1000.0 * self.setting.batch / self.median_ms, 2),
+            "samples_ms": [round(s, 4) for s in self.samples_ms],
+        }
+
+
+def plain_twin(name: str) -> str | None:
+    """The registered plain twin of an SE model name (``se_resnet50`` -> ``resnet50``), or None."""
+    known = set(list_models())
+    for candidate in (name[3:] if name.startswith("se_") else "", f"{name}_plain"):
+        if candidate and candidate in known:
+            return candidate
+    return None
+
+
+def settings(config: BenchConfig) -> list[Setting]:
+    """The settings of ``config``, mode by mode: eager fp32 first in each mode."""
+    rows: list[Setting] = []
+    for mode in config.modes:
+        batch = 1 if mode == "latency" else config.batch
+        rows += [Setting(mode, "eager", "fp32", batch)]
+        rows += [Setting(mode, "optimized", d, batch) for d in config.dtypes]
+        if config.compile and mode != "train":
+            rows += [Setting(mode, "compiled", d, batch) for d in config.dtypes]
+    return rows
+
+
+def _image_size(config: BenchConfig, name: str) -> int:
+    return config.image_size or (32 if name.endswith("_cifar") else 224)
+
+
+def _inference_step(
+    model: nn.Module, setting: Setting, size: int, device: torch.device
+) -> Callable[[], None]:
+    if setting.variant == "eager":
+        runner = model
+    else:
+        runner = optimize(model, dtype=DTYPES[setting.dtype], compile=setting.variant == "compiled")
+    x = torch.randn(setting.batch, 3, size, size, device=device)
+
+    def step() -> None:
+        with torch.inference_mode():
+            runner(x)
+
+    return step
+
+
+def _train_step(model: nn.Module, setting: Setting, size: int, device: torch.device) -> Callable[[], None]:
+    """One SGD step (forward, cross-entropy, backward, momentum update) on random data.
+
+    ``optimized`` training runs channels_last, with bf16 autocast for ``bf16``; the SE blocks
+    use the fused autograd op of :mod:`senet.fast.ops` in every variant (it is the model's own).
+    """
+    model.train()
+    fmt = torch.channels_last if setting.variant == "optimized" else torch.contiguous_format
+    model.to(memory_format=fmt)
+    params = [p for p in model.parameters() if p.requires_grad]
+    momenta = [torch.zeros_like(p) for p in params]
+    x = torch.randn(setting.batch, 3, size, size, device=device).to(memory_format=fmt)
+    classes = model.fc.out_features if isinstance(getattr(model, "fc", None), nn.Linear) else 10
+    y = torch.randint(0, classes, (setting.batch,), device=device)
+    bf16 = setting.dtype == "bf16"
+
+    def step() -> None:
+        for p in params:
+            p.grad = None
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        with torch.no_grad():  # SGD with momentum 0.9 (Sec. 5); torch.optim would import dynamo
+            for p, m in zip(params, momenta, strict=True):
+                m.mul_(0.9).add_(p.grad)
+                p.add_(m, alpha=-1e-4)
+
+    return step
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def run_bench(config: BenchConfig, *, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run every setting for every model group; returns the JSON-ready report (meta, results)."""
+    device = pick_device(config.device)
+    if config.compile and device.type == "cpu" and not has_cxx_compiler():
+        raise ValueError("bench: --compile needs a C++ compiler on CPU (set CXX, or install g++ or clang++)")
+    with num_threads(config.threads):
+        return _run_groups(config, device, log)
+
+
+def _groups(config: BenchConfig) -> list[list[str]]:
+    """Each named model with its plain twin, unless the twin was named itself."""
+    groups: list[list[str]] = []
+    for name in config.models:
+        twin = plain_twin(name)
+        groups.append([name] + ([twin] if twin and twin not in config.models else []))
+    return groups
+
+
+def _mode_steps(
+    config: BenchConfig, group: list[str], mode: Mode, device: torch.device
+) -> dict[str, tuple[str, Setting, Callable[[], None]]]:
+    """``{row label: (model, setting, step)}`` for every setting of ``mode`` and model of ``group``."""
+    rows: dict[str, tuple[str, Setting, Callable[[], None]]] = {}
+    for setting in (s for s in settings(config) if s.mode == mode):
+        for name in group:
+            torch.manual_seed(0)
+            model = create_model(name).to(device).eval()
+            make = _train_step if mode == "train" else _inference_step
+            rows[f"{name} {setting.label}"] = (
+                name,
+                setting,
+                make(model, setting, _image_size(config, name), device),
+            )
+    return rows
+
+
+def _run_groups(config: BenchConfig, device: torch.device, log: Callable[[str], None]) -> dict[str, Any]:
+    meta = {
+        "torch": torch.__version__,
+        "device": str(device),
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "load_before": _load(),
+        "config": asdict(config),
+    }
+    results: list[Result] = []
+    for group in _groups(config):
+        for mode in config.modes:
+            rows = _mode_steps(config, group, mode, device)
+            log(f"{' + '.join(group)}: {mode}: {len(rows)} rows interleaved, {config.reps} repetitions")
+            samples = time_interleaved(
+                {key: step for key, (_, _, step) in rows.items()},
+                reps=config.reps,
+                warmup=config.warmup,
+                min_sample_ms=config.min_sample_ms,
+                device=device,
+                clock=config.clock,
+            )
+            for key, (name, setting, _) in rows.items():
+                results.append(Result(name, setting, _image_size(config, name), samples[key]))
+                log(f"{name:<24} {setting.label:<34} {results[-1].median_ms:10.2f} ms")
+    meta["load_after"] = _load()
+    return {"meta": meta, "results": [r.to_dict() for r in results]}
