@@ -7,7 +7,7 @@ generically (:mod:`senet.commands.bench`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 from senet.bench.timing import Clock
@@ -25,7 +25,7 @@ DTYPE_NAMES: tuple[DType, ...] = get_args(DType)  # keys of senet.fast.inference
 class BenchConfig:
     """One ``senet bench`` run: which models, in which modes and precisions, timed how."""
 
-    models: tuple[str, ...]
+    models: tuple[str, ...] = field(default=(), metadata={"positional": True})
     """Model names; each SE model is paired with its plain twin (``se_x`` -> ``x``, ``x`` ->
     ``x_plain``), added automatically."""
 
