@@ -27,8 +27,8 @@ import torch
 from senet.fast.bench import time_interleaved
 from senet.fast.blocks import FastBlock, is_post_activation_block
 from senet.fast.fold import fold_batch_norms
-from senet.fast.ops import se_residual
 from senet.fast.packed import conv_add_relu_, pack_convolutions, packing_supported
+from senet.layers.fused import se_residual
 from senet.layers.se import SEConfig, SqueezeExcite
 from senet.models.blocks import Bottleneck
 

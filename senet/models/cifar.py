@@ -16,7 +16,7 @@ the 16-channel stage of the ResNet-20..110 family gets C' = max(1, 16 // 16) = 1
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import operator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,8 +25,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from senet.layers.se import SEConfig
-from senet.models.blocks import BasicBlock, Placement, ResidualBlock
+from senet.models.blocks import BasicBlock, ResidualBlock
 from senet.models.common import ClassifierNet, init_weights, replace_config
+from senet.models.placement import Placement, place_se
 from senet.registry import register_model
 
 Shortcut = Literal["A", "B"]
@@ -113,27 +114,9 @@ class PreActBlock(ResidualBlock):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pre = self.relu(self.bn1(x))  # (N, C_in, H, W)
         shortcut = x if self.downsample is None else self.downsample(pre)
-        return residual_sum(self.se, self.placement, self.residual, pre, shortcut)
-
-
-def residual_sum(
-    se: nn.Module | None,
-    where: str,
-    branch: Callable[[torch.Tensor], torch.Tensor],
-    x: torch.Tensor,
-    shortcut: torch.Tensor,
-) -> torch.Tensor:
-    """F(x) + shortcut with the SE block at ``where`` (Fig. 5), no activation after the sum
-    (pre-activation units, Shake-Shake); ``3x3`` is applied inside F by the block itself."""
-    if se is None or where == "3x3":
-        return branch(x) + shortcut
-    if where == "standard":
-        return se(branch(x)) + shortcut  # Fig. 5b
-    if where == "pre":
-        return branch(se(x)) + shortcut  # Fig. 5c
-    if where == "identity":
-        return branch(x) + se(shortcut)  # Fig. 5e
-    return se(branch(x) + shortcut)  # post, Fig. 5d
+        return place_se(
+            self.se, self.placement, self.residual, pre, shortcut, add=operator.add
+        )  # no ReLU after
 
 
 def _shortcut(in_ch: int, out: int, stride: int, kind: Shortcut, bn: bool) -> nn.Module | None:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from senet.layers.conv import conv_norm_act
 from senet.layers.se import SEConfig, SqueezeExcite
 from senet.models.common import ClassifierNet, init_weights, replace_config
 from senet.registry import register_model
@@ -89,10 +90,8 @@ def _layer(spec: Conv | Pool, in_ch: int) -> tuple[nn.Module, int]:
         if spec.kind == "max":
             return nn.MaxPool2d(3, spec.stride, pad), in_ch
         return nn.AvgPool2d(3, spec.stride, pad, count_include_pad=False), in_ch
-    k = (spec.kernel, spec.kernel) if isinstance(spec.kernel, int) else spec.kernel
-    pad = (0, 0) if spec.valid else (k[0] // 2, k[1] // 2)
-    conv = nn.Conv2d(in_ch, spec.out, k, spec.stride, pad, bias=False)
-    return nn.Sequential(conv, nn.BatchNorm2d(spec.out), nn.ReLU(inplace=True)), spec.out
+    padding = (0, 0) if spec.valid else None  # None: 'same'
+    return conv_norm_act(in_ch, spec.out, spec.kernel, spec.stride, padding=padding), spec.out
 
 
 def sequence(specs: tuple[Conv | Pool, ...], in_ch: int) -> tuple[nn.Sequential, int]:

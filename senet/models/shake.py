@@ -21,6 +21,7 @@ skip; the ``pre``/``post``/``identity`` placements of Sec. 6.5 are options too.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,9 +30,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from senet.layers.se import SEConfig
-from senet.models.blocks import Placement, ResidualBlock
-from senet.models.cifar import residual_sum
+from senet.models.blocks import ResidualBlock
 from senet.models.common import ClassifierNet, init_weights, replace_config
+from senet.models.placement import Placement, place_se
 from senet.registry import register_model
 
 ForwardMix = Literal["shake", "even"]
@@ -173,7 +174,9 @@ class ShakeBlock(ResidualBlock):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if self.downsample is None else self.downsample(x)
-        return residual_sum(self.se, self.placement, self.residual, x, shortcut)
+        return place_se(
+            self.se, self.placement, self.residual, x, shortcut, add=operator.add
+        )  # no ReLU after
 
 
 class ShakeResNet(ClassifierNet):

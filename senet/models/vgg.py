@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from senet.layers.conv import conv_norm_act
 from senet.layers.se import SEConfig, SqueezeExcite
 from senet.models.common import init_weights, replace_config
 from senet.registry import register_model
@@ -46,13 +47,9 @@ class ConvBNReLU(nn.Sequential):
     """conv3x3 -> BN -> ReLU, then the SE block on the rectified output (Sec. 3.3)."""
 
     def __init__(self, in_ch: int, out: int, se: SEConfig | None) -> None:
-        layers: list[nn.Module] = [
-            nn.Conv2d(in_ch, out, 3, 1, 1, bias=False),
-            nn.BatchNorm2d(out),
-            nn.ReLU(inplace=True),
-        ]
+        layers = list(conv_norm_act(in_ch, out, 3))  # keys 0 conv, 1 BN, 2 ReLU
         if se is not None:
-            layers.append(SqueezeExcite(out, se))
+            layers.append(SqueezeExcite(out, se))  # key 3
         super().__init__(*layers)
 
 

@@ -1,4 +1,4 @@
-"""The fused SE ops (senet.fast.ops): gradcheck in float64 and equality with the plain form."""
+"""The fused SE ops (senet.layers.fused): gradcheck in float64 and equality with the plain form."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from senet.fast.ops import ScaleAddReLU, SEResidual, fusable, scale_add_relu, se_residual
+from senet.layers.fused import ScaleAddReLU, SEResidual, fusable, scale_add_relu, se_residual
 from senet.layers.se import SEConfig, SqueezeExcite
+from senet.models.blocks import BasicBlock
 
 
 def _plain(se: SqueezeExcite, u: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
@@ -87,23 +88,9 @@ def test_gate_hook_sees_excitations_once() -> None:
 
 
 def test_blocks_route_standard_placement_through_fused_op() -> None:
-    from senet.models.blocks import BasicBlock
-
     torch.manual_seed(0)
     block = BasicBlock(8, 8, se=SEConfig(reduction=4)).train()
     x = torch.randn(2, 8, 6, 6, requires_grad=True)
     out = block(x)
     assert out.grad_fn is not None and "SEResidual" in type(out.grad_fn).__name__
     assert isinstance(block.se, nn.Module)
-
-
-def test_opbench_prints_three_medians(capsys) -> None:
-    import json
-
-    from senet.fast.opbench import main
-
-    assert main(["--shape", "2,16,4,4", "--reps", "3"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert set(report["median_ms"]) == {"plain", "fused", "no_se"} and all(
-        v > 0 for v in report["median_ms"].values()
-    )
