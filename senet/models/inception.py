@@ -10,15 +10,14 @@ concatenation of its branches, after every one of the ten modules (3a-5b).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from torch import nn
 
 from senet.layers.conv import conv_norm_act
 from senet.layers.se import SEConfig, SqueezeExcite
-from senet.models.common import ClassifierNet, init_weights, replace_config
-from senet.registry import register_model
+from senet.models.common import ClassifierNet, init_weights
 
 
 @dataclass(frozen=True)
@@ -122,19 +121,3 @@ class BNInception(ClassifierNet):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(self.stem(x))
-
-
-def _build(se: SEConfig | None, overrides: dict[str, Any]) -> BNInception:
-    return BNInception(replace_config(BNInceptionConfig(), {"se": se} | overrides, "BN-Inception"))
-
-
-@register_model
-def bn_inception(**overrides: Any) -> BNInception:
-    """BN-Inception (Table 2: 2.03 GFLOPs), the plain twin of :func:`se_bn_inception`."""
-    return _build(None, overrides)
-
-
-@register_model
-def se_bn_inception(**overrides: Any) -> BNInception:
-    """SE-BN-Inception (Fig. 2; Table 2: 2.04 GFLOPs): SE (r = 16) on every module's output."""
-    return _build(SEConfig(), overrides)

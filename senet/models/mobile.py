@@ -15,15 +15,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
 
 from senet.layers.conv import conv_norm_act
 from senet.layers.se import SEConfig, SqueezeExcite
-from senet.models.common import ClassifierNet, init_weights, replace_config
-from senet.registry import register_model
+from senet.models.common import ClassifierNet, init_weights
 
 # --------------------------------------------------------------------------- MobileNet
 
@@ -195,27 +193,3 @@ class ShuffleNetV1(ClassifierNet):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
-
-
-@register_model
-def mobilenet_v1(**overrides: Any) -> MobileNetV1:
-    """MobileNet 1.0-224 (Table 3: 569 MFLOPs, 4.2M params)."""
-    return MobileNetV1(replace_config(MobileNetConfig(), overrides, "MobileNet"))
-
-
-@register_model
-def se_mobilenet_v1(**overrides: Any) -> MobileNetV1:
-    """SE-MobileNet 1.0-224 (Table 3: 572 MFLOPs, 4.7M params): SE (r = 16) on every block."""
-    return MobileNetV1(replace_config(MobileNetConfig(), {"se": SEConfig()} | overrides, "MobileNet"))
-
-
-@register_model
-def shufflenet_v1_g3(**overrides: Any) -> ShuffleNetV1:
-    """ShuffleNet 1x, g = 3 (Table 3: 140 MFLOPs, 1.8M params)."""
-    return ShuffleNetV1(replace_config(ShuffleNetConfig(), overrides, "ShuffleNet"))
-
-
-@register_model
-def se_shufflenet_v1_g3(**overrides: Any) -> ShuffleNetV1:
-    """SE-ShuffleNet 1x, g = 3 (Table 3: 142 MFLOPs, 2.4M params): SE (r = 16) on every branch."""
-    return ShuffleNetV1(replace_config(ShuffleNetConfig(), {"se": SEConfig()} | overrides, "ShuffleNet"))

@@ -10,15 +10,13 @@ adaptive average pool to 7 x 7 lets other input sizes use it (the identity at 22
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
 
 from senet.layers.conv import conv_norm_act
 from senet.layers.se import SEConfig, SqueezeExcite
-from senet.models.common import init_weights, replace_config
-from senet.registry import register_model
+from senet.models.common import init_weights
 
 # Simonyan & Zisserman 2015, Table 1, configuration D: conv3 widths per stage, each stage
 # followed by a 2x2 max-pool.
@@ -86,19 +84,3 @@ class VGG(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.avgpool(self.forward_features(x)).flatten(1)  # (N, 512 * 7 * 7)
         return self.classifier(x)  # (N, num_classes)
-
-
-def _build(se: SEConfig | None, overrides: dict[str, Any]) -> VGG:
-    return VGG(replace_config(VGGConfig(), {"se": se} | overrides, "VGG"))
-
-
-@register_model
-def vgg16_bn(**overrides: Any) -> VGG:
-    """VGG-16 with BN after every convolution (Table 2: 15.47 GFLOPs)."""
-    return _build(None, overrides)
-
-
-@register_model
-def se_vgg16_bn(**overrides: Any) -> VGG:
-    """SE-VGG-16 (Table 2: 15.48 GFLOPs): SE (r = 16) after the ReLU of each convolution."""
-    return _build(SEConfig(), overrides)
