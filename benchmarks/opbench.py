@@ -6,7 +6,7 @@
 Times, interleaved (see :func:`senet.bench.timing.time_interleaved`), one forward and backward of
 
 - ``plain``: relu(u * s + x) with s = SE(u) as separate autograd ops (the textbook graph),
-- ``fused``: :func:`senet.fast.ops.se_residual` (the custom autograd function the models use),
+- ``fused``: :func:`senet.layers.fused.se_residual` (the custom autograd function the models use),
 - ``no_se``: relu(u + x), the plain twin's tail,
 
 on random (N, C, H, W) leaf tensors u and x (so each backward also writes u.grad and x.grad),
@@ -27,8 +27,8 @@ import torch
 from senet.bench.timing import time_interleaved
 from senet.fast.blocks import FastBlock, is_post_activation_block
 from senet.fast.fold import fold_batch_norms
-from senet.fast.ops import se_residual
 from senet.fast.packed import conv_add_relu_, pack_convolutions, packing_supported
+from senet.layers.fused import se_residual
 from senet.layers.se import SEConfig, SqueezeExcite
 from senet.models.blocks import Bottleneck
 from senet.runtime import num_threads

@@ -1,6 +1,6 @@
 """senet: Squeeze-and-Excitation networks (Hu et al., TPAMI 2019) in PyTorch."""
 
-from senet.api import create_model, list_models
+from senet.api import create_feature_extractor, create_model, list_models
 from senet.complexity import Complexity, complexity
 from senet.fast import optimize
 from senet.layers.se import SEConfig, SqueezeExcite
@@ -14,6 +14,7 @@ __all__ = [
     "SqueezeExcite",
     "UnknownNameError",
     "complexity",
+    "create_feature_extractor",
     "create_model",
     "list_models",
     "optimize",

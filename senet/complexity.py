@@ -22,12 +22,14 @@ special-cased. The paper's printed parameter counts are these exact counts round
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
 
 from senet.layers.se import SqueezeExcite
+from senet.zoo import MODELS
 
 
 @dataclass(frozen=True)
@@ -49,16 +51,47 @@ class Complexity:
         return asdict(self) | {"gmacs": self.gmacs, "mparams": self.params / 1e6}
 
 
-def _module_macs(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> int:
+def _module_macs(module: nn.Module, output: torch.Tensor) -> int:
     if isinstance(module, nn.Conv2d):
         per_output = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
         return output[0].numel() * per_output
     if isinstance(module, nn.Linear):
         return output[0].numel() * module.in_features
-    if isinstance(module, SqueezeExcite):
-        u = inputs[0][0]  # (C, H, W) of the first sample
-        return u.numel() * (2 if module.squeeze != "none" else 1)  # squeeze + scale
     return 0
+
+
+def _watch_se(se: SqueezeExcite, macs: dict[str, int], group: str) -> Callable[[], None]:
+    """Count F_sq and F_scale of ``se`` on every call; returns the undo.
+
+    Every path through an SE block computes s with :meth:`SqueezeExcite.excitation` on the
+    map U (the residual blocks' fused tail too, which does not call the module itself), so
+    its instance attribute stands in for the method while counting.
+    """
+    method = se.excitation
+
+    def excitation(u: torch.Tensor) -> torch.Tensor:
+        macs[group] += u[0].numel() * (2 if se.squeeze != "none" else 1)  # squeeze + scale, first sample
+        return method(u)
+
+    se.excitation = excitation  # type: ignore[method-assign]
+    return lambda: delattr(se, "excitation")
+
+
+def _watch(model: nn.Module, macs: dict[str, int]) -> list[Callable[[], None]]:
+    """Hooks that add each convolution's, linear layer's and SE block's MACs to ``macs`` under
+    its top-level module; returns their removers."""
+    undo: list[Callable[[], None]] = []
+    for qualname, module in model.named_modules():
+        group = qualname.split(".")[0] or "model"
+
+        def hook(mod: nn.Module, inp: tuple, out: torch.Tensor, group: str = group) -> None:
+            macs[group] += _module_macs(mod, out if isinstance(out, torch.Tensor) else out[0])
+
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            undo.append(module.register_forward_hook(hook).remove)
+        elif isinstance(module, SqueezeExcite):
+            undo.append(_watch_se(module, macs, group))
+    return undo
 
 
 def count(model: nn.Module, input_size: int | tuple[int, int] = 224, name: str = "") -> Complexity:
@@ -67,15 +100,7 @@ def count(model: nn.Module, input_size: int | tuple[int, int] = 224, name: str =
     device = next(model.parameters()).device
     in_chans = _in_channels(model)
     macs: dict[str, int] = defaultdict(int)
-    handles = []
-    for qualname, module in model.named_modules():
-        group = qualname.split(".")[0] or "model"
-
-        def hook(mod: nn.Module, inp: tuple, out: torch.Tensor, group: str = group) -> None:
-            macs[group] += _module_macs(mod, inp, out if isinstance(out, torch.Tensor) else out[0])
-
-        if isinstance(module, (nn.Conv2d, nn.Linear, SqueezeExcite)):
-            handles.append(module.register_forward_hook(hook))
+    undo = _watch(model, macs)
     was_training = model.training
     try:
         model.eval()
@@ -83,8 +108,8 @@ def count(model: nn.Module, input_size: int | tuple[int, int] = 224, name: str =
             model(torch.zeros(1, in_chans, *size, device=device))
     finally:
         model.train(was_training)
-        for handle in handles:
-            handle.remove()
+        for remove in undo:
+            remove()
     params: dict[str, int] = defaultdict(int)
     for qualname, p in model.named_parameters():
         params[qualname.split(".")[0]] += p.numel()
@@ -110,16 +135,13 @@ def complexity(
 ) -> Complexity:
     """Parameters and multiply-adds of a model instance or a registered name.
 
-    A name is built on the meta device (``overrides`` go to its builder); ``input_size``
-    defaults to the model's ``default_input_size`` attribute, else 224.
+    A name is built on the meta device (``overrides`` go to its builder) and ``input_size``
+    defaults to its registry entry's (224; Inception-ResNet-v2 299, the CIFAR networks 32); for
+    an instance, to its ``default_input_size`` attribute, else 224.
     """
-    from senet.api import create_model
-
     if isinstance(model_or_name, str):
+        entry = MODELS.get(model_or_name)
         with torch.device("meta"):
-            model = create_model(model_or_name, **overrides)
-        name = model_or_name
-    else:
-        model, name = model_or_name, ""
-    size = input_size or getattr(model, "default_input_size", 224)
-    return count(model, size, name)
+            model = entry.build(**overrides)
+        return count(model, input_size or entry.input_size, model_or_name)
+    return count(model_or_name, input_size or getattr(model_or_name, "default_input_size", 224))

@@ -28,6 +28,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
+import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
 D = TypeVar("D")
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -347,13 +354,7 @@ def _parse_text(text: str, suffix: str) -> Any:
     if suffix == ".json":
         return json.loads(text)
     if suffix == ".toml":
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # pragma: no cover - Python 3.10
-            import tomli as tomllib
         return tomllib.loads(text)
-    import yaml
-
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as err:
@@ -364,8 +365,6 @@ def format_config(config: Any, fmt: Literal["json", "yaml"] = "json") -> str:
     """``config`` as a JSON or YAML document that :func:`read_file` reads back to the same value."""
     values = to_dict(config)
     if fmt == "yaml":
-        import yaml
-
         return yaml.safe_dump(values, sort_keys=False)
     return json.dumps(values, indent=2) + "\n"
 

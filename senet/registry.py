@@ -1,13 +1,23 @@
-"""A registry of model builders: ``create_model`` and ``list_models`` look names up here."""
+"""A registry of named entries; :data:`MODELS` holds one :class:`ModelEntry` per model name.
+
+``create_model`` and ``list_models`` look names up here. The built-in table is
+:mod:`senet.zoo` (one row per SE / plain pair); :func:`register_model` adds a user's builder.
+An entry answers "what is this model's default SEConfig / plain twin / input size" without
+building a network: ``MODELS.get(name).config.se``, ``.twin``, ``.input_size``.
+"""
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-T = TypeVar("T", bound=Callable[..., object])
+from torch import nn
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., nn.Module])
 
 
 class UnknownNameError(KeyError):
@@ -25,8 +35,8 @@ class Registry(Generic[T]):
         self._entries: dict[str, T] = {}
 
     def register(self, entry: T, name: str | None = None) -> T:
-        """Register ``entry`` under ``name`` (default: its ``__name__``); usable as a decorator."""
-        key = name or entry.__name__
+        """Register ``entry`` under ``name`` (default: its ``name`` or ``__name__``); a decorator too."""
+        key = name or getattr(entry, "name", None) or entry.__name__  # type: ignore[attr-defined]
         if key in self._entries:
             raise ValueError(f"{self.kind} {key!r} is already registered")
         self._entries[key] = entry
@@ -56,5 +66,39 @@ class Registry(Generic[T]):
         return len(self._entries)
 
 
-MODELS: Registry[Callable[..., object]] = Registry("model")
-register_model = MODELS.register
+@dataclass(frozen=True)
+class ModelEntry:
+    """One registered model: how to build it and what is known about it without building it."""
+
+    name: str
+    """The registered name, e.g. ``"se_resnet50"``."""
+    build: Callable[..., nn.Module]
+    """``build(**overrides)``: the network; an unknown override is a ``TypeError`` naming it."""
+    config: Any = None
+    """The family's frozen configuration preset (e.g. a ``ResNetConfig``) with its default ``se``
+    (an ``SEConfig``, or None for a plain network); None for a user-registered callable."""
+    family: type[nn.Module] | None = None
+    """The network class ``build`` instantiates from ``config`` (None for a user callable)."""
+    twin: str | None = None
+    """The name of the same network with / without SE blocks (None: no twin registered)."""
+    input_size: int = 224
+    """The side of the input its figures are quoted at (Inception-ResNet-v2 299, CIFAR 32)."""
+    doc: str = ""
+    """One line: what it is and the paper's figures for it (e.g. "Table 2: 3.87 GFLOPs")."""
+
+    def __call__(self, **overrides: Any) -> nn.Module:
+        return self.build(**overrides)
+
+
+MODELS: Registry[ModelEntry] = Registry("model")
+
+
+def register_model(
+    builder: F, name: str | None = None, *, twin: str | None = None, input_size: int = 224
+) -> F:
+    """Register a user's ``builder(**overrides) -> nn.Module`` under ``name`` (default: its
+    ``__name__``) so that ``create_model(name)`` builds it; usable as a decorator. Returns ``builder``."""
+    key = name or builder.__name__
+    doc = (builder.__doc__ or "").strip().split("\n")[0]
+    MODELS.register(ModelEntry(key, builder, twin=twin, input_size=input_size, doc=doc))
+    return builder

@@ -17,7 +17,7 @@ from typing import Any
 from senet.config import ConfigError, from_dict
 from senet.layers.se import SEConfig
 from senet.models.blocks import Placement
-from senet.registry import MODELS
+from senet.zoo import MODELS
 
 
 @dataclass(frozen=True)
@@ -51,12 +51,16 @@ class ModelSpec:
 
     @property
     def default_se(self) -> SEConfig | None:
-        """The registered model's own SEConfig (None for a plain network), read from the registry."""
-        return _entry(self.name)[0]
+        """The registered model's own SEConfig (None for a plain network), read from its registry
+        entry: no network is built."""
+        return getattr(MODELS.get(self.name).config, "se", None)
 
     @property
     def is_plain(self) -> bool:
-        return self.default_se is None
+        """A network without SE blocks (a user-registered builder without a config is not known
+        to be plain: its SE options are passed on)."""
+        entry = MODELS.get(self.name)
+        return entry.config is not None and getattr(entry.config, "se", None) is None
 
     def builder_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of the registered builder: the fields that are set; ``se`` only for an
@@ -69,7 +73,7 @@ class ModelSpec:
 
     def twin(self) -> ModelSpec:
         """The same options on the plain twin (or, for a plain network, on its SE network)."""
-        twin = _entry(self.name)[1]
+        twin = MODELS.get(self.name).twin
         if twin is None:
             raise ConfigError(f"model {self.name!r} has no registered twin; name the model to compare with")
         return dataclasses.replace(self, name=twin)
@@ -101,25 +105,3 @@ def from_legacy(name: str, overrides: dict[str, Any]) -> ModelSpec:
     if se is not ...:
         raise ConfigError(f"model_overrides.se={se!r}: expected a mapping of SEConfig fields or null")
     return spec
-
-
-def _entry(name: str) -> tuple[SEConfig | None, str | None]:  # TEMPORARY until the zoo table lands
-    import torch
-
-    import senet.models  # noqa: F401
-
-    with torch.device("meta"):
-        probe = MODELS.get(name)()
-    se = getattr(getattr(probe, "config", None), "se", None)
-    names = set(MODELS.names())
-    twin = None
-    for cand in (
-        name.removeprefix("se_") if name.startswith("se_") else None,
-        f"{name}_plain",
-        "se_" + name,
-        name.removesuffix("_plain") if name.endswith("_plain") else None,
-    ):
-        if cand and cand in names and cand != name:
-            twin = cand
-            break
-    return se, twin

@@ -117,3 +117,18 @@ def test_table_format() -> None:
     rows = [senet.complexity("resnet50"), senet.complexity("se_resnet50")]
     text = format_table(rows)
     assert "25.6" in text and "3.86" in text and "28.1" in text and "3.87" in text
+
+
+def test_default_input_size_comes_from_the_registry_entry() -> None:
+    assert senet.complexity("se_resnet20_cifar").input_size == 32
+    assert senet.complexity("inception_resnet_v2").input_size == 299
+    assert senet.complexity("resnet18").input_size == 224
+    assert senet.complexity("resnet20_cifar", 64).input_size == 64
+
+
+def test_se_blocks_are_counted_on_the_fused_path_and_left_untouched() -> None:
+    model = senet.create_model("se_resnet18")  # standard placement: the block runs the fused tail
+    plain = senet.complexity("resnet18")
+    c = senet.complexity(model)
+    assert c.macs > plain.macs and c.params > plain.params
+    assert all("excitation" not in vars(m) for m in model.modules())  # the counting patch is undone

@@ -111,7 +111,7 @@ def _train_step(model: nn.Module, setting: Setting, size: int, device: torch.dev
     """One SGD step (forward, cross-entropy, backward, momentum update) on random data.
 
     ``optimized`` training runs channels_last, with bf16 autocast for ``bf16``; the SE blocks
-    use the fused autograd op of :mod:`senet.fast.ops` in every variant (it is the model's own).
+    use the fused autograd op of :mod:`senet.layers.fused` in every variant (it is the model's own).
     """
     model.train()
     fmt = torch.channels_last if setting.variant == "optimized" else torch.contiguous_format

@@ -19,13 +19,16 @@ parameters that do not require grad.
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
-from senet.fast.ops import excite
 from senet.fast.packed import PackedConv, conv_add_relu_, conv_relu
+from senet.layers.fused import excite
 from senet.layers.se import SqueezeExcite
 from senet.models.blocks import BasicBlock, Bottleneck, ResidualBlock
+from senet.models.placement import place_se
 
 
 def is_post_activation_block(module: nn.Module) -> bool:
@@ -175,16 +178,8 @@ class FastBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if self.downsample is None else self.downsample(x)
-        se, where, last = self.se, self.placement, self.convs[-1]
-        if se is None or where == "3x3":
-            return conv_add_relu_(last, self._branch(x), shortcut)
-        if where == "standard":
-            return self._se_tail(self._branch(x), shortcut)
-        if where == "pre":
-            return conv_add_relu_(last, self._branch(se(x)), shortcut)
-        if where == "identity":
-            return conv_add_relu_(last, self._branch(x), se(shortcut))
-        return se(conv_add_relu_(last, self._branch(x), shortcut))  # post
+        add = partial(conv_add_relu_, self.convs[-1])  # (y, s): relu(W_last y + s), one fused conv
+        return place_se(self.se, self.placement, self._branch, x, shortcut, add=add, standard=self._se_tail)
 
     def extra_repr(self) -> str:
         return f"placement={self.placement}, pool_before_last={self.pool_before_last}"

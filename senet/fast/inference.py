@@ -74,7 +74,7 @@ class Frozen(nn.Module):
         self._compiled = torch.compile(run, dynamic=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        import torch._inductor.config as inductor_config
+        import torch._inductor.config as inductor_config  # deferred: Inductor takes seconds to import
 
         with inductor_config.patch(freezing=True):
             return self._compiled(x)

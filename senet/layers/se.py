@@ -100,18 +100,13 @@ class SqueezeExcite(nn.Module):
             z = u  # (N, C, H, W), NoSqueeze, Table 16
         return self.gate(self.fc2(self.act(self.fc1(z))))
 
-    def forward(self, u: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
-        """x~ = s * u (Eq. 4); with ``residual``, relu(s * u + residual) in one fused op.
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """x~ = F_scale(u, s) = s * u (Eq. 4): (N, C, H, W) -> (N, C, H, W).
 
-        The fused form is the standard placement's tail (Fig. 3): the scale, the identity sum
-        and the ReLU as one multiply-add pass ("Axpy" in the released Caffe models), computed
-        by :func:`senet.fast.ops.se_residual` with a backward that saves less.
+        The standard placement's fused tail relu(s * u + shortcut) is
+        :func:`senet.layers.fused.se_residual`, which residual blocks call themselves.
         """
-        if residual is None:
-            return u * self.excitation(u)  # (N, C, H, W), Eq. 4: x~_c = s_c * u_c
-        from senet.fast.ops import se_residual  # deferred: senet.fast.ops imports this module
-
-        return se_residual(self, u, residual)  # (N, C, H, W)
+        return u * self.excitation(u)  # (N, C, H, W), Eq. 4: x~_c = s_c * u_c
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, hidden={self.fc1.out_channels}, squeeze={self.squeeze}"

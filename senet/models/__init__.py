@@ -1,4 +1,8 @@
-"""Model definitions; importing this package registers every model."""
+"""Network families, each built from a frozen configuration (its presets mirror the paper's tables).
+
+The named models (``se_resnet50``, ``resnet50``, ...) are rows of :mod:`senet.zoo`; nothing here
+registers anything.
+"""
 
 from senet.models import (
     cifar,  # noqa: F401

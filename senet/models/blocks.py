@@ -1,7 +1,10 @@
 """Residual blocks with an optional SE block at any of the paper's placements (Sec. 6.5).
 
 One forward serves every placement and the plain twin (``se=None``), so an SE network and its
-baseline run the same lines. Placements (Fig. 5, Tables 14-15), with F the residual branch:
+baseline run the same lines: :func:`senet.models.placement.place_se` with the tail
+relu(f + shortcut); the standard and identity placements run it as one fused scale-add-ReLU
+(:func:`senet.layers.fused.se_residual`). Placements (Fig. 5, Tables 14-15), with F the
+residual branch:
 
 - ``standard``: relu(SE(F(x)) + shortcut(x))                      (Fig. 5b, Fig. 3)
 - ``pre``:      relu(F(SE(x)) + shortcut(x))                      (Fig. 5c, SE-PRE)
@@ -12,21 +15,22 @@ baseline run the same lines. Placements (Fig. 5, Tables 14-15), with F the resid
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import partial
 
 import torch
 from torch import nn
 
+from senet.layers.conv import conv_norm_act
+from senet.layers.fused import se_residual
 from senet.layers.se import SEConfig, SqueezeExcite
+from senet.models.placement import PLACEMENTS, Placement, check_placement, place_se
 
-Placement = Literal["standard", "pre", "post", "identity", "3x3"]
-PLACEMENTS: tuple[str, ...] = ("standard", "pre", "post", "identity", "3x3")
+__all__ = ["PLACEMENTS", "BasicBlock", "Bottleneck", "Placement", "ResidualBlock"]
 
 
-def conv_bn(in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Sequential:
-    """A bias-free convolution with 'same' padding followed by batch norm."""
-    conv = nn.Conv2d(in_ch, out_ch, kernel, stride, kernel // 2, groups=groups, bias=False)
-    return nn.Sequential(conv, nn.BatchNorm2d(out_ch))
+def relu_sum(f: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
+    """relu(f + shortcut): the tail of a post-activation residual block."""
+    return torch.relu(f + shortcut)
 
 
 class ResidualBlock(nn.Module):
@@ -37,8 +41,7 @@ class ResidualBlock(nn.Module):
     placement: str
 
     def _attach_se(self, se: SEConfig | None, placement: str, in_ch: int, mid: int, out: int) -> None:
-        if placement not in PLACEMENTS:
-            raise ValueError(f"unknown SE placement {placement!r}; choose one of {PLACEMENTS}")
+        check_placement(placement)
         self.placement = placement
         channels = {"pre": in_ch, "3x3": mid}.get(placement, out)
         self.se = None if se is None else SqueezeExcite(channels, se)
@@ -51,16 +54,8 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if self.downsample is None else self.downsample(x)
-        se, where = self.se, self.placement
-        if se is None or where == "3x3":
-            return torch.relu(self.residual(x) + shortcut)
-        if where == "standard":  # relu(SE(F(x)) + shortcut) as one fused scale-add-ReLU
-            return se(self.residual(x), shortcut)
-        if where == "pre":
-            return torch.relu(self.residual(se(x)) + shortcut)
-        if where == "identity":  # relu(SE(shortcut) + F(x)), fused the same way
-            return se(shortcut, self.residual(x))
-        return se(torch.relu(self.residual(x) + shortcut))  # post
+        fused = None if self.se is None else partial(se_residual, self.se)  # (u, other): relu(SE(u) + other)
+        return place_se(self.se, self.placement, self.residual, x, shortcut, add=relu_sum, fused=fused)
 
 
 def _downsample(in_ch: int, out: int, stride: int, kernel: int) -> nn.Module | None:
@@ -68,7 +63,7 @@ def _downsample(in_ch: int, out: int, stride: int, kernel: int) -> nn.Module | N
     conv for the stride-2 projections only (Appendix), a 1x1 where the stride is 1."""
     if stride == 1 and in_ch == out:
         return None
-    return conv_bn(in_ch, out, kernel if stride > 1 else 1, stride)
+    return conv_norm_act(in_ch, out, kernel if stride > 1 else 1, stride, act=False)
 
 
 class BasicBlock(ResidualBlock):

@@ -16,18 +16,18 @@ the 16-channel stage of the ResNet-20..110 family gets C' = max(1, 16 // 16) = 1
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import operator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from senet.layers.se import SEConfig
-from senet.models.blocks import BasicBlock, Placement, ResidualBlock
-from senet.models.common import ClassifierNet, init_weights, replace_config
-from senet.registry import register_model
+from senet.models.blocks import BasicBlock, ResidualBlock
+from senet.models.common import ClassifierNet, init_weights
+from senet.models.placement import Placement, place_se
 
 Shortcut = Literal["A", "B"]
 
@@ -113,27 +113,9 @@ class PreActBlock(ResidualBlock):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pre = self.relu(self.bn1(x))  # (N, C_in, H, W)
         shortcut = x if self.downsample is None else self.downsample(pre)
-        return residual_sum(self.se, self.placement, self.residual, pre, shortcut)
-
-
-def residual_sum(
-    se: nn.Module | None,
-    where: str,
-    branch: Callable[[torch.Tensor], torch.Tensor],
-    x: torch.Tensor,
-    shortcut: torch.Tensor,
-) -> torch.Tensor:
-    """F(x) + shortcut with the SE block at ``where`` (Fig. 5), no activation after the sum
-    (pre-activation units, Shake-Shake); ``3x3`` is applied inside F by the block itself."""
-    if se is None or where == "3x3":
-        return branch(x) + shortcut
-    if where == "standard":
-        return se(branch(x)) + shortcut  # Fig. 5b
-    if where == "pre":
-        return branch(se(x)) + shortcut  # Fig. 5c
-    if where == "identity":
-        return branch(x) + se(shortcut)  # Fig. 5e
-    return se(branch(x) + shortcut)  # post, Fig. 5d
+        return place_se(
+            self.se, self.placement, self.residual, pre, shortcut, add=operator.add
+        )  # no ReLU after
 
 
 def _shortcut(in_ch: int, out: int, stride: int, kind: Shortcut, bn: bool) -> nn.Module | None:
@@ -243,79 +225,3 @@ RESNET110 = CifarResNetConfig("basic", resnet_cifar_stages(18))
 RESNET164 = CifarResNetConfig("preact_bottleneck", preact_bottleneck_stages(18), shortcut="B")
 # WRN-16-8 (Zagoruyko & Komodakis, Table 4: 11.0M params).
 WRN16_8 = CifarResNetConfig("preact", wide_stages(16, 8), shortcut="B")
-
-
-def _build(config: CifarResNetConfig, se: SEConfig | None, overrides: dict[str, Any]) -> CifarResNet:
-    return CifarResNet(replace_config(config, {"se": se} | overrides, "a CIFAR ResNet"))
-
-
-@register_model
-def resnet20_cifar(**overrides: Any) -> CifarResNet:
-    """ResNet-20 for CIFAR (He et al. 2016a, 0.27M params), the plain twin of se_resnet20_cifar."""
-    return _build(RESNET20, None, overrides)
-
-
-@register_model
-def se_resnet20_cifar(**overrides: Any) -> CifarResNet:
-    """SE-ResNet-20 for CIFAR: SE (r = 16) on every residual branch."""
-    return _build(RESNET20, SEConfig(), overrides)
-
-
-@register_model
-def resnet32_cifar(**overrides: Any) -> CifarResNet:
-    """ResNet-32 for CIFAR (He et al. 2016a, 0.46M params)."""
-    return _build(RESNET32, None, overrides)
-
-
-@register_model
-def se_resnet32_cifar(**overrides: Any) -> CifarResNet:
-    """SE-ResNet-32 for CIFAR: SE (r = 16) on every residual branch."""
-    return _build(RESNET32, SEConfig(), overrides)
-
-
-@register_model
-def resnet56_cifar(**overrides: Any) -> CifarResNet:
-    """ResNet-56 for CIFAR (He et al. 2016a, 0.85M params)."""
-    return _build(RESNET56, None, overrides)
-
-
-@register_model
-def se_resnet56_cifar(**overrides: Any) -> CifarResNet:
-    """SE-ResNet-56 for CIFAR: SE (r = 16) on every residual branch."""
-    return _build(RESNET56, SEConfig(), overrides)
-
-
-@register_model
-def resnet110_cifar(**overrides: Any) -> CifarResNet:
-    """ResNet-110 for CIFAR (He et al. 2016a: 1.7M params; Tables 4-5 baseline)."""
-    return _build(RESNET110, None, overrides)
-
-
-@register_model
-def se_resnet110_cifar(**overrides: Any) -> CifarResNet:
-    """SE-ResNet-110 for CIFAR (Tables 4-5)."""
-    return _build(RESNET110, SEConfig(), overrides)
-
-
-@register_model
-def resnet164_cifar(**overrides: Any) -> CifarResNet:
-    """Pre-activation ResNet-164 for CIFAR ("Identity mappings": 1.7M params)."""
-    return _build(RESNET164, None, overrides)
-
-
-@register_model
-def se_resnet164_cifar(**overrides: Any) -> CifarResNet:
-    """SE-ResNet-164 for CIFAR (Tables 4-5)."""
-    return _build(RESNET164, SEConfig(), overrides)
-
-
-@register_model
-def wrn16_8_cifar(**overrides: Any) -> CifarResNet:
-    """Wide ResNet WRN-16-8 for CIFAR (Zagoruyko & Komodakis: 11.0M params)."""
-    return _build(WRN16_8, None, overrides)
-
-
-@register_model
-def se_wrn16_8_cifar(**overrides: Any) -> CifarResNet:
-    """SE-WRN-16-8 for CIFAR (Tables 4-5)."""
-    return _build(WRN16_8, SEConfig(), overrides)

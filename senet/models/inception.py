@@ -10,25 +10,14 @@ concatenation of its branches, after every one of the ten modules (3a-5b).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from torch import nn
 
+from senet.layers.conv import conv_norm_act
 from senet.layers.se import SEConfig, SqueezeExcite
-from senet.models.common import ClassifierNet, init_weights, replace_config
-from senet.registry import register_model
-
-
-def conv_bn_relu(
-    in_ch: int, out: int, kernel: int | tuple[int, int], stride: int = 1, padding: Any = None
-) -> nn.Sequential:
-    """A bias-free convolution, BN and ReLU ('same' padding unless ``padding`` is given)."""
-    k = (kernel, kernel) if isinstance(kernel, int) else kernel
-    pad = (k[0] // 2, k[1] // 2) if padding is None else padding
-    return nn.Sequential(
-        nn.Conv2d(in_ch, out, k, stride, pad, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)
-    )
+from senet.models.common import ClassifierNet, init_weights
 
 
 @dataclass(frozen=True)
@@ -74,19 +63,19 @@ class InceptionModule(nn.Module):
     def __init__(self, in_ch: int, row: InceptionRow, se: SEConfig | None) -> None:
         super().__init__()
         s = row.stride
-        self.branch1x1 = conv_bn_relu(in_ch, row.n1x1, 1) if row.n1x1 else None
+        self.branch1x1 = conv_norm_act(in_ch, row.n1x1, 1) if row.n1x1 else None
         self.branch3x3 = nn.Sequential(
-            conv_bn_relu(in_ch, row.n3x3_reduce, 1), conv_bn_relu(row.n3x3_reduce, row.n3x3, 3, s)
+            conv_norm_act(in_ch, row.n3x3_reduce, 1), conv_norm_act(row.n3x3_reduce, row.n3x3, 3, s)
         )
         self.branch_double = nn.Sequential(
-            conv_bn_relu(in_ch, row.double_reduce, 1),
-            conv_bn_relu(row.double_reduce, row.double, 3),
-            conv_bn_relu(row.double, row.double, 3, s),
+            conv_norm_act(in_ch, row.double_reduce, 1),
+            conv_norm_act(row.double_reduce, row.double, 3),
+            conv_norm_act(row.double, row.double, 3, s),
         )
         # padded like the 3x3 convs beside it, so that the branches agree at any input size (the
         # released Caffe model pools stride 2 unpadded, rounding up: equal sizes only for even inputs)
         pool = nn.AvgPool2d(3, s, 1) if row.pool == "avg" else nn.MaxPool2d(3, s, 1)
-        self.branch_pool = nn.Sequential(pool, *([conv_bn_relu(in_ch, row.proj, 1)] if row.proj else []))
+        self.branch_pool = nn.Sequential(pool, *([conv_norm_act(in_ch, row.proj, 1)] if row.proj else []))
         self.out_channels = row.out_channels(in_ch)
         self.se = None if se is None else SqueezeExcite(self.out_channels, se)
 
@@ -116,10 +105,10 @@ class BNInception(ClassifierNet):
         super().__init__()
         self.config = cfg = config
         self.stem = nn.Sequential(
-            conv_bn_relu(cfg.in_chans, 64, 7, 2),  # conv1 7x7/2: (N, 64, 112, 112)
+            conv_norm_act(cfg.in_chans, 64, 7, 2),  # conv1 7x7/2: (N, 64, 112, 112)
             nn.MaxPool2d(3, 2, ceil_mode=True),  # (N, 64, 56, 56)
-            conv_bn_relu(64, 64, 1),  # conv2 1x1
-            conv_bn_relu(64, 192, 3),  # conv2 3x3: (N, 192, 56, 56)
+            conv_norm_act(64, 64, 1),  # conv2 1x1
+            conv_norm_act(64, 192, 3),  # conv2 3x3: (N, 192, 56, 56)
             nn.MaxPool2d(3, 2, ceil_mode=True),  # (N, 192, 28, 28)
         )
         width, blocks = 192, []
@@ -132,19 +121,3 @@ class BNInception(ClassifierNet):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(self.stem(x))
-
-
-def _build(se: SEConfig | None, overrides: dict[str, Any]) -> BNInception:
-    return BNInception(replace_config(BNInceptionConfig(), {"se": se} | overrides, "BN-Inception"))
-
-
-@register_model
-def bn_inception(**overrides: Any) -> BNInception:
-    """BN-Inception (Table 2: 2.03 GFLOPs), the plain twin of :func:`se_bn_inception`."""
-    return _build(None, overrides)
-
-
-@register_model
-def se_bn_inception(**overrides: Any) -> BNInception:
-    """SE-BN-Inception (Fig. 2; Table 2: 2.04 GFLOPs): SE (r = 16) on every module's output."""
-    return _build(SEConfig(), overrides)

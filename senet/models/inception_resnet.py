@@ -16,14 +16,14 @@ relu(x + scale * SE(U)).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from torch import nn
 
+from senet.layers.conv import conv_norm_act
 from senet.layers.se import SEConfig, SqueezeExcite
-from senet.models.common import ClassifierNet, init_weights, replace_config
-from senet.registry import register_model
+from senet.models.common import ClassifierNet, init_weights
 
 
 @dataclass(frozen=True)
@@ -89,10 +89,8 @@ def _layer(spec: Conv | Pool, in_ch: int) -> tuple[nn.Module, int]:
         if spec.kind == "max":
             return nn.MaxPool2d(3, spec.stride, pad), in_ch
         return nn.AvgPool2d(3, spec.stride, pad, count_include_pad=False), in_ch
-    k = (spec.kernel, spec.kernel) if isinstance(spec.kernel, int) else spec.kernel
-    pad = (0, 0) if spec.valid else (k[0] // 2, k[1] // 2)
-    conv = nn.Conv2d(in_ch, spec.out, k, spec.stride, pad, bias=False)
-    return nn.Sequential(conv, nn.BatchNorm2d(spec.out), nn.ReLU(inplace=True)), spec.out
+    padding = (0, 0) if spec.valid else None  # None: 'same'
+    return conv_norm_act(in_ch, spec.out, spec.kernel, spec.stride, padding=padding), spec.out
 
 
 def sequence(specs: tuple[Conv | Pool, ...], in_ch: int) -> tuple[nn.Sequential, int]:
@@ -192,21 +190,3 @@ class InceptionResNetV2(ClassifierNet):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(self.mixed_5b(self.stem(x))))  # (N, 1536, 8, 8) at 299
-
-
-def _build(se: SEConfig | None, overrides: dict[str, Any]) -> InceptionResNetV2:
-    return InceptionResNetV2(
-        replace_config(InceptionResNetConfig(), {"se": se} | overrides, "Inception-ResNet-v2")
-    )
-
-
-@register_model
-def inception_resnet_v2(**overrides: Any) -> InceptionResNetV2:
-    """Inception-ResNet-v2 at 299 x 299 (Table 2 prints 11.75 GFLOPs; see docs/models.md)."""
-    return _build(None, overrides)
-
-
-@register_model
-def se_inception_resnet_v2(**overrides: Any) -> InceptionResNetV2:
-    """SE-Inception-ResNet-v2 (Table 2 prints 11.76 GFLOPs): SE (r = 16) on every residual branch."""
-    return _build(SEConfig(), overrides)

@@ -15,26 +15,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
 
+from senet.layers.conv import conv_norm_act
 from senet.layers.se import SEConfig, SqueezeExcite
-from senet.models.common import ClassifierNet, init_weights, replace_config
-from senet.registry import register_model
-
-
-def conv_bn(
-    in_ch: int, out: int, kernel: int, stride: int = 1, groups: int = 1, relu: bool = True
-) -> nn.Sequential:
-    """Bias-free conv ('same' padding) -> BN (-> ReLU)."""
-    layers = [
-        nn.Conv2d(in_ch, out, kernel, stride, kernel // 2, groups=groups, bias=False),
-        nn.BatchNorm2d(out),
-    ]
-    return nn.Sequential(*layers, *([nn.ReLU(inplace=True)] if relu else []))
-
+from senet.models.common import ClassifierNet, init_weights
 
 # --------------------------------------------------------------------------- MobileNet
 
@@ -77,7 +64,7 @@ class SeparableBlock(nn.Sequential):
     """3x3 depthwise -> BN -> ReLU -> 1x1 pointwise -> BN -> ReLU (Howard et al., Fig. 3), then SE."""
 
     def __init__(self, in_ch: int, row: SeparableRow, se: SEConfig | None) -> None:
-        layers = [conv_bn(in_ch, in_ch, 3, row.stride, groups=in_ch), conv_bn(in_ch, row.out, 1)]
+        layers = [conv_norm_act(in_ch, in_ch, 3, row.stride, groups=in_ch), conv_norm_act(in_ch, row.out, 1)]
         super().__init__(*layers, *([SqueezeExcite(row.out, se)] if se is not None else []))
 
 
@@ -87,7 +74,7 @@ class MobileNetV1(ClassifierNet):
     def __init__(self, config: MobileNetConfig) -> None:
         super().__init__()
         self.config = cfg = config
-        layers: list[nn.Module] = [conv_bn(cfg.in_chans, cfg.stem, 3, 2)]  # (N, 32, H/2, W/2)
+        layers: list[nn.Module] = [conv_norm_act(cfg.in_chans, cfg.stem, 3, 2)]  # (N, 32, H/2, W/2)
         width = cfg.stem
         for row in cfg.rows:
             layers.append(SeparableBlock(width, row, cfg.se))
@@ -158,9 +145,9 @@ class ShuffleUnit(nn.Module):
                 raise ValueError(
                     f"ShuffleNet unit: {name} width {width} is not a positive multiple of g = {g}"
                 )
-        self.conv1 = conv_bn(in_ch, mid, 1, groups=first_groups)  # 1x1 GConv -> BN -> ReLU
-        self.conv2 = conv_bn(mid, mid, 3, stride, groups=mid, relu=False)  # 3x3 DWConv -> BN
-        self.conv3 = conv_bn(mid, branch_out, 1, groups=groups, relu=False)  # 1x1 GConv -> BN
+        self.conv1 = conv_norm_act(in_ch, mid, 1, groups=first_groups)  # 1x1 GConv -> BN -> ReLU
+        self.conv2 = conv_norm_act(mid, mid, 3, stride, groups=mid, act=False)  # 3x3 DWConv -> BN
+        self.conv3 = conv_norm_act(mid, branch_out, 1, groups=groups, act=False)  # 1x1 GConv -> BN
         self.se = None if se is None else SqueezeExcite(branch_out, se)
         self.pool = nn.AvgPool2d(3, 2, 1) if stride == 2 else None
         self.relu = nn.ReLU(inplace=True)
@@ -181,7 +168,7 @@ class ShuffleNetV1(ClassifierNet):
         super().__init__()
         self.config = cfg = config
         layers: list[nn.Module] = [
-            conv_bn(cfg.in_chans, cfg.stem, 3, 2),
+            conv_norm_act(cfg.in_chans, cfg.stem, 3, 2),
             nn.MaxPool2d(3, 2, 1),
         ]  # (N, 24, H/4, W/4)
         width = cfg.stem
@@ -206,27 +193,3 @@ class ShuffleNetV1(ClassifierNet):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
-
-
-@register_model
-def mobilenet_v1(**overrides: Any) -> MobileNetV1:
-    """MobileNet 1.0-224 (Table 3: 569 MFLOPs, 4.2M params)."""
-    return MobileNetV1(replace_config(MobileNetConfig(), overrides, "MobileNet"))
-
-
-@register_model
-def se_mobilenet_v1(**overrides: Any) -> MobileNetV1:
-    """SE-MobileNet 1.0-224 (Table 3: 572 MFLOPs, 4.7M params): SE (r = 16) on every block."""
-    return MobileNetV1(replace_config(MobileNetConfig(), {"se": SEConfig()} | overrides, "MobileNet"))
-
-
-@register_model
-def shufflenet_v1_g3(**overrides: Any) -> ShuffleNetV1:
-    """ShuffleNet 1x, g = 3 (Table 3: 140 MFLOPs, 1.8M params)."""
-    return ShuffleNetV1(replace_config(ShuffleNetConfig(), overrides, "ShuffleNet"))
-
-
-@register_model
-def se_shufflenet_v1_g3(**overrides: Any) -> ShuffleNetV1:
-    """SE-ShuffleNet 1x, g = 3 (Table 3: 142 MFLOPs, 2.4M params): SE (r = 16) on every branch."""
-    return ShuffleNetV1(replace_config(ShuffleNetConfig(), {"se": SEConfig()} | overrides, "ShuffleNet"))

@@ -21,6 +21,7 @@ skip; the ``pre``/``post``/``identity`` placements of Sec. 6.5 are options too.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,10 +30,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from senet.layers.se import SEConfig
-from senet.models.blocks import Placement, ResidualBlock
-from senet.models.cifar import residual_sum
-from senet.models.common import ClassifierNet, init_weights, replace_config
-from senet.registry import register_model
+from senet.models.blocks import ResidualBlock
+from senet.models.common import ClassifierNet, init_weights
+from senet.models.placement import Placement, place_se
 
 ForwardMix = Literal["shake", "even"]
 BackwardMix = Literal["shake", "even", "keep"]
@@ -173,7 +173,9 @@ class ShakeBlock(ResidualBlock):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x if self.downsample is None else self.downsample(x)
-        return residual_sum(self.se, self.placement, self.residual, x, shortcut)
+        return place_se(
+            self.se, self.placement, self.residual, x, shortcut, add=operator.add
+        )  # no ReLU after
 
 
 class ShakeResNet(ClassifierNet):
@@ -216,31 +218,3 @@ SHAKE26_2X96D = ShakeConfig(shake_stages(4, 96))
 SHAKE_EVEN29_2X4X64D = ShakeConfig(
     shake_stages(3, 256, mid=4 * 64), stem_width=64, groups=4, backward_mix="even", num_classes=100
 )
-
-
-def _build(config: ShakeConfig, se: SEConfig | None, overrides: dict[str, Any]) -> ShakeResNet:
-    return ShakeResNet(replace_config(config, {"se": se} | overrides, "a Shake-Shake network"))
-
-
-@register_model
-def shake_shake26_2x96d_cifar(**overrides: Any) -> ShakeResNet:
-    """Shake-Shake-Image 26 2x96d for CIFAR-10 (Gastaldi 2017: 26.2M params)."""
-    return _build(SHAKE26_2X96D, None, overrides)
-
-
-@register_model
-def se_shake_shake26_2x96d_cifar(**overrides: Any) -> ShakeResNet:
-    """SE-Shake-Shake 26 2x96d (Table 4): SE (r = 16) on the mixed residual of every block."""
-    return _build(SHAKE26_2X96D, SEConfig(), overrides)
-
-
-@register_model
-def shake_even29_2x4x64d_cifar(**overrides: Any) -> ShakeResNet:
-    """Shake-Even-Image 29 2x4x64d for CIFAR-100 (Gastaldi 2017: 34.4M params)."""
-    return _build(SHAKE_EVEN29_2X4X64D, None, overrides)
-
-
-@register_model
-def se_shake_even29_2x4x64d_cifar(**overrides: Any) -> ShakeResNet:
-    """SE-Shake-Even 29 2x4x64d (Table 5): SE (r = 16) on the mixed residual of every block."""
-    return _build(SHAKE_EVEN29_2X4X64D, SEConfig(), overrides)

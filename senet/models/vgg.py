@@ -10,14 +10,13 @@ adaptive average pool to 7 x 7 lets other input sizes use it (the identity at 22
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
 
+from senet.layers.conv import conv_norm_act
 from senet.layers.se import SEConfig, SqueezeExcite
-from senet.models.common import init_weights, replace_config
-from senet.registry import register_model
+from senet.models.common import init_weights
 
 # Simonyan & Zisserman 2015, Table 1, configuration D: conv3 widths per stage, each stage
 # followed by a 2x2 max-pool.
@@ -46,13 +45,9 @@ class ConvBNReLU(nn.Sequential):
     """conv3x3 -> BN -> ReLU, then the SE block on the rectified output (Sec. 3.3)."""
 
     def __init__(self, in_ch: int, out: int, se: SEConfig | None) -> None:
-        layers: list[nn.Module] = [
-            nn.Conv2d(in_ch, out, 3, 1, 1, bias=False),
-            nn.BatchNorm2d(out),
-            nn.ReLU(inplace=True),
-        ]
+        layers = list(conv_norm_act(in_ch, out, 3))  # keys 0 conv, 1 BN, 2 ReLU
         if se is not None:
-            layers.append(SqueezeExcite(out, se))
+            layers.append(SqueezeExcite(out, se))  # key 3
         super().__init__(*layers)
 
 
@@ -89,19 +84,3 @@ class VGG(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.avgpool(self.forward_features(x)).flatten(1)  # (N, 512 * 7 * 7)
         return self.classifier(x)  # (N, num_classes)
-
-
-def _build(se: SEConfig | None, overrides: dict[str, Any]) -> VGG:
-    return VGG(replace_config(VGGConfig(), {"se": se} | overrides, "VGG"))
-
-
-@register_model
-def vgg16_bn(**overrides: Any) -> VGG:
-    """VGG-16 with BN after every convolution (Table 2: 15.47 GFLOPs)."""
-    return _build(None, overrides)
-
-
-@register_model
-def se_vgg16_bn(**overrides: Any) -> VGG:
-    """SE-VGG-16 (Table 2: 15.48 GFLOPs): SE (r = 16) after the ReLU of each convolution."""
-    return _build(SEConfig(), overrides)

@@ -1,9 +1,19 @@
 """Weights in and out: foreign checkpoint layouts (timm, Cadene, Caffe), pretrained weights,
-safe loading, export and multi-scale features. See docs/weights.md."""
+safe loading, export and multi-scale features. See docs/weights.md.
 
-from senet.weights.convert import Converted, convert_file, convert_state_dict, load_weights
+Building a model by name with weights is :func:`senet.api.create_model` (``pretrained=True`` or
+``weights=PATH``), which composes these functions; nothing here imports :mod:`senet.api`."""
+
+from senet.weights.convert import (
+    Converted,
+    build_converted,
+    convert_file,
+    convert_state_dict,
+    load_state_dict_into,
+    read_weights_file,
+)
 from senet.weights.detect import detect_layout, infer_config, match_model_name
-from senet.weights.features import FeatureExtractor, create_feature_extractor
+from senet.weights.features import FeatureExtractor
 from senet.weights.preprocessing import Preprocessing
 from senet.weights.safe_load import UnsafeCheckpointError, load_state_dict_file
 
@@ -12,12 +22,13 @@ __all__ = [
     "FeatureExtractor",
     "Preprocessing",
     "UnsafeCheckpointError",
+    "build_converted",
     "convert_file",
     "convert_state_dict",
-    "create_feature_extractor",
     "detect_layout",
     "infer_config",
     "load_state_dict_file",
-    "load_weights",
+    "load_state_dict_into",
+    "read_weights_file",
     "match_model_name",
 ]

@@ -40,7 +40,7 @@ def config_from_json(text: str) -> ResNetConfig:
     return ResNetConfig(**raw)
 
 
-def save_checkpoint(
+def save_weights_file(
     path: str | Path,
     state_dict: Mapping[str, torch.Tensor],
     *,

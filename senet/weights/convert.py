@@ -1,4 +1,9 @@
-"""One entry point per direction: foreign file -> :class:`Converted` -> model or safetensors file."""
+"""One entry point per direction: foreign file -> :class:`Converted` -> model or safetensors file.
+
+Nothing here builds a registered model by name: :func:`senet.api.create_model` does that and
+hands the model or the state dict to :func:`read_weights_file`, :func:`load_state_dict_into`
+and :func:`build_converted`.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
+from torch import nn
 
 from senet.models.resnet import ResNet, ResNetConfig
 from senet.weights.cadene import from_cadene
-from senet.weights.checkpoint import config_from_json, save_checkpoint
+from senet.weights.caffe import from_caffe, read_synsets
+from senet.weights.checkpoint import config_from_json, save_weights_file
 from senet.weights.detect import detect_layout, match_model_name
 from senet.weights.preprocessing import Preprocessing
 from senet.weights.safe_load import load_state_dict_file
@@ -40,7 +47,7 @@ class Converted:
     def save(self, path: str | Path) -> Path:
         """Write a senet safetensors checkpoint (config and preprocessing in its metadata)."""
         prep = None if self.preprocessing is None else self.preprocessing.to_dict()
-        return save_checkpoint(
+        return save_weights_file(
             path,
             self.state_dict,
             config=self.config,
@@ -88,8 +95,6 @@ def convert_file(
     """Read and convert a checkpoint: ``caffe`` (.caffemodel), ``timm``, ``cadene`` or ``auto``."""
     path = Path(path)
     if source == "caffe" or (source == "auto" and path.suffix == ".caffemodel"):
-        from senet.weights.caffe import from_caffe, read_synsets
-
         wnids = read_synsets(synsets) if synsets is not None else None
         sd, config, prep = from_caffe(path, synsets=wnids)
         return Converted(sd, config, match_model_name(config), prep, "caffe")
@@ -111,21 +116,28 @@ def from_senet_file(state_dict: dict[str, torch.Tensor], metadata: dict[str, str
     )
 
 
-def load_weights(name: str, path: str | Path, **overrides: Any) -> ResNet:
-    """``create_model(name, weights=path)``: a senet checkpoint (its config wins over the
-    registered one, e.g. for stride placement), a Cadene file, or a plain state dict in senet
-    names loaded into the registered model ``name``."""
-    from senet.api import create_model
-
+def read_weights_file(path: str | Path) -> tuple[dict[str, torch.Tensor], Converted | None]:
+    """The state dict of ``path`` and, when the file fixes its own network, that network as a
+    :class:`Converted`: a senet checkpoint (its config wins over the registered one, e.g. for
+    stride placement) or a Cadene file. None for a plain state dict in senet names, which
+    loads into the registered model (:func:`load_state_dict_into`)."""
     state_dict, metadata = load_state_dict_file(path)
     if "senet.config" in metadata:
-        converted = from_senet_file(state_dict, metadata)
-    elif detect_layout(state_dict) == "cadene":
-        converted = convert_state_dict(state_dict, "cadene")
-    else:
-        model = create_model(name, **overrides)
-        load_strict(model, state_dict)
-        return model.eval()
+        return state_dict, from_senet_file(state_dict, metadata)
+    if detect_layout(state_dict) == "cadene":
+        return state_dict, convert_state_dict(state_dict, "cadene")
+    return state_dict, None
+
+
+def load_state_dict_into(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> nn.Module:
+    """``model`` with ``state_dict`` loaded strictly (see :func:`load_strict`), in eval mode."""
+    load_strict(model, state_dict)
+    return model.eval()
+
+
+def build_converted(converted: Converted, name: str, path: str | Path, **overrides: Any) -> ResNet:
+    """The network of ``converted`` (read from ``path``) for the registered name ``name``, with
+    its preprocessing attached; a file made for another registered model is an error."""
     if converted.model_name not in (None, name):
         raise ValueError(f"{path} holds weights for {converted.model_name!r}, not {name!r}")
     model = converted.build(**overrides)

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import cache
 from typing import Literal
 
 import torch
 
 from senet.layers.se import SEConfig
-from senet.models.resnet import ResNet, ResNetConfig, Stage
-from senet.registry import MODELS
+from senet.models.resnet import ResNetConfig, Stage
+from senet.zoo import MODELS
 
 Layout = Literal["timm", "cadene"]
 _CADENE_MARKERS = ("layer0.", "last_linear.")
@@ -122,19 +121,18 @@ def _architecture(cfg: ResNetConfig) -> tuple:
     return (cfg.block, cfg.stages, cfg.groups, cfg.stem, cfg.downsample_kernel, cfg.se is None)
 
 
-@cache
 def _registered_architecture(name: str) -> tuple | None:
-    with torch.device("meta"):  # shapes only, no memory
-        model = MODELS.get(name)()
-    return _architecture(model.config) if isinstance(model, ResNet) else None
+    """The architecture of the registered ``name`` from its table row (no network is built)."""
+    config = MODELS.get(name).config
+    return _architecture(config) if isinstance(config, ResNetConfig) else None
 
 
 def match_model_name(config: ResNetConfig) -> str | None:
     """The registered model with ``config``'s architecture (e.g. ``"se_resnet50"``), else None.
 
     Only names that carry the network's depth (3 layers per bottleneck, 2 per basic block, plus
-    stem and classifier: 50, 101, 152, ...) or, for the deep stem, start with ``senet`` are built (on the meta
-    device) and compared, which keeps the look-up to a few small builds.
+    stem and classifier: 50, 101, 152, ...) or, for the deep stem, start with ``senet`` are
+    compared, by the configuration their registry entry carries (nothing is built).
     """
     depth = sum(s.blocks for s in config.stages) * (3 if config.block == "bottleneck" else 2) + 2
     for name in MODELS.names():

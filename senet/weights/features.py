@@ -3,14 +3,14 @@
 The paper's COCO experiment (Sec. 6.2, Table 6) swaps the Faster R-CNN trunk for SE-ResNet.
 :class:`FeatureExtractor` returns the outputs of ``layer1..layer4`` (strides 4, 8, 16, 32) as
 an ``OrderedDict``, the contract of torchvision's ``IntermediateLayerGetter`` that its
-``BackboneWithFPN`` / FPN heads consume, and exposes ``out_channels`` and ``strides`` lists.
+``BackboneWithFPN`` / FPN heads consume, and exposes ``out_channels`` and ``strides`` lists. ``senet.create_feature_extractor(name)``
+builds one from a registered name (optionally with pretrained weights).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import nn
@@ -62,13 +62,3 @@ class FeatureExtractor(nn.Module):
             if s in self.return_layers:
                 out[self.return_layers[s]] = x
         return out
-
-
-def create_feature_extractor(name: str, *, stages: Sequence[str] = STAGES, **kwargs: Any) -> FeatureExtractor:
-    """``FeatureExtractor(create_model(name, **kwargs))``; e.g. ``pretrained=True`` for a trunk."""
-    from senet.api import create_model
-
-    model = create_model(name, **kwargs)
-    if not isinstance(model, ResNet):
-        raise TypeError(f"{name!r} is a {type(model).__name__}, not a ResNet-family network")
-    return FeatureExtractor(model, stages=stages)

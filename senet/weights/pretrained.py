@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from senet.io import atomic_write
+from senet.weights.convert import convert_file
 from senet.weights.preprocessing import Preprocessing
 
 _CADENE = "http://data.lip6.fr/cadene/pretrainedmodels/"
@@ -128,8 +129,6 @@ def download(entry: PretrainedEntry, *, cache: str | Path | None = None, timeout
 
 def load_pretrained(model: str, *, cache: str | Path | None = None, **overrides: object) -> torch.nn.Module:
     """``create_model(model, pretrained=True)``: fetch (or find) the file, verify, convert, load."""
-    from senet.weights.convert import convert_file
-
     entry = get_entry(model)
     converted = convert_file(download(entry, cache=cache), source=entry.layout)  # type: ignore[arg-type]
     if converted.model_name != model:

@@ -97,3 +97,12 @@ def test_gate_is_a_hookable_submodule() -> None:
 def test_bad_options_are_refused(kwargs: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         SEConfig(**kwargs)
+
+
+def test_forward_takes_only_the_map() -> None:
+    import inspect
+
+    assert list(inspect.signature(SqueezeExcite.forward).parameters) == ["self", "u"]
+    se = SqueezeExcite(8, SEConfig(reduction=2))
+    u = torch.randn(2, 8, 3, 3)
+    torch.testing.assert_close(se(u), u * se.excitation(u))

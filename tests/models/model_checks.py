@@ -14,8 +14,8 @@ from senet.registry import MODELS
 
 
 def names_in(module: str) -> list[str]:
-    """Registered model names whose builder is defined in ``module`` (e.g. 'senet.models.cifar')."""
-    return [n for n in senet.list_models() if MODELS.get(n).__module__ == module]
+    """Registered model names whose network class is defined in ``module`` (e.g. 'senet.models.cifar')."""
+    return [n for n in senet.list_models() if getattr(MODELS.get(n).family, "__module__", None) == module]
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from senet.api import create_model
-from senet.weights.features import FeatureExtractor, create_feature_extractor
+from senet.api import create_feature_extractor, create_model
+from senet.weights.features import FeatureExtractor
 
 
 def test_feature_shapes_strides_and_channels() -> None:

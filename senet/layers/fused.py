@@ -157,7 +157,7 @@ def se_residual(se: SqueezeExcite, u: torch.Tensor, shortcut: torch.Tensor) -> t
     Equal to the plain formulation up to float rounding. With autograd and an average squeeze
     this runs :class:`SEResidual`; the gate module still runs once in forward, so forward hooks
     on ``se.gate`` see the excitations s (hooks on ``fc1`` and ``fc2`` do not run on this path).
-    :meth:`SqueezeExcite.forward` with a ``residual`` argument calls this function.
+    The residual blocks call this function for their fused tail (:mod:`senet.models.placement`).
     """
     if not fusable(se):
         return scale_add_relu(u, se.excitation(u), shortcut)

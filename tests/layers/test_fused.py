@@ -1,4 +1,4 @@
-"""The fused SE ops (senet.fast.ops): gradcheck in float64 and equality with the plain form."""
+"""The fused SE ops (senet.layers.fused): gradcheck in float64 and equality with the plain form."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from senet.fast.ops import ScaleAddReLU, SEResidual, fusable, scale_add_relu, se_residual
+from senet.layers.fused import ScaleAddReLU, SEResidual, fusable, scale_add_relu, se_residual
 from senet.layers.se import SEConfig, SqueezeExcite
+from senet.models.blocks import BasicBlock
 
 
 def _plain(se: SqueezeExcite, u: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
@@ -87,8 +88,6 @@ def test_gate_hook_sees_excitations_once() -> None:
 
 
 def test_blocks_route_standard_placement_through_fused_op() -> None:
-    from senet.models.blocks import BasicBlock
-
     torch.manual_seed(0)
     block = BasicBlock(8, 8, se=SEConfig(reduction=4)).train()
     x = torch.randn(2, 8, 6, 6, requires_grad=True)
