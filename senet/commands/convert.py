@@ -3,8 +3,29 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass, field
+from typing import Literal
 
-from senet.weights.convert import SOURCES, convert_file
+from senet.options import add_options, build
+from senet.weights.convert import convert_file
+
+Source = Literal["timm", "cadene", "caffe"]  # senet.weights.convert.SOURCES
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    """The options of ``senet convert``."""
+
+    input: str = field(metadata={"positional": True})
+    """The checkpoint to convert (.pth / .safetensors / .caffemodel)."""
+    source: Source
+    """The layout of the input."""
+    output: str
+    """The .safetensors file to write."""
+    model: str | None = None
+    """The expected senet model name; an error if the input holds another network."""
+    synsets: str | None = None
+    """Caffe only: the devkit-ordered WNID list; the classifier rows become sorted-WNID order."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -15,24 +36,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "SE width and head read from the file) and write a safetensors file whose metadata holds "
         "the configuration and preprocessing. See docs/weights.md.",
     )
-    p.add_argument("input", metavar="IN", help="the checkpoint (.pth / .safetensors / .caffemodel)")
-    p.add_argument("--from", dest="source", required=True, choices=SOURCES, help="layout of IN")
-    p.add_argument("--to", dest="output", required=True, metavar="OUT", help="the .safetensors file to write")
-    p.add_argument("--model", default=None, help="expected senet model name; an error if IN holds another")
-    p.add_argument(
-        "--synsets", default=None, help="Caffe only: devkit-ordered WNID list; rows become sorted-WNID"
-    )
+    add_options(p, ConvertOptions, aliases={"source": ["--from"], "output": ["--to"]})
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    converted = convert_file(args.input, source=args.source, synsets=args.synsets)
-    if args.model is not None and converted.model_name != args.model:
+    opts = build(args, ConvertOptions)
+    converted = convert_file(opts.input, source=opts.source, synsets=opts.synsets)
+    if opts.model is not None and converted.model_name != opts.model:
         raise ValueError(
-            f"{args.input} holds a {converted.model_name or 'custom'} network, not {args.model!r}"
+            f"{opts.input} holds a {converted.model_name or 'custom'} network, not {opts.model!r}"
         )
-    out = converted.save(args.output)
+    out = converted.save(opts.output)
     name = converted.model_name or "custom ResNet (config in metadata)"
-    print(f"{args.input} ({args.source}) -> {out}: {name}, {len(converted.state_dict)} tensors, "
+    print(f"{opts.input} ({opts.source}) -> {out}: {name}, {len(converted.state_dict)} tensors, "
           f"stride_in_1x1={converted.config.stride_in_1x1}, stem_pool_ceil={converted.config.stem_pool_ceil}")  # fmt: skip
     return 0

@@ -3,8 +3,34 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass, field
+from typing import Literal
 
-from senet.weights.export import FORMATS, export_model
+from senet.api import create_model
+from senet.options import add_options, build
+from senet.weights.export import export_model
+
+Format = Literal["onnx", "torchscript", "exported-program"]  # senet.weights.export.FORMATS
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """The options of ``senet export``."""
+
+    model: str = field(metadata={"positional": True})
+    """A registered model name (e.g. se_resnet50)."""
+    format: Format = "onnx"
+    """The output format."""
+    out: str = ""
+    """The output path (.onnx / .pt / .pt2)."""
+    weights: str | None = None
+    """A weights file to load first (else random initialisation)."""
+    pretrained: bool = False
+    """Load the registered pretrained weights."""
+    input_size: int = 224
+    """Side of the example input used for tracing."""
+    num_classes: int | None = None
+    """Classifier size (random-init models only)."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -13,21 +39,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="export a model to ONNX, TorchScript or a torch.export program",
         description="Export MODEL with dynamic batch size and spatial size. See docs/weights.md.",
     )
-    p.add_argument("model", help="registered model name (e.g. se_resnet50)")
-    p.add_argument("--format", required=True, choices=FORMATS, help="output format")
-    p.add_argument("--weights", default=None, help="weights file to load first (else random init)")
-    p.add_argument("--pretrained", action="store_true", help="load the registered pretrained weights")
-    p.add_argument("--out", required=True, help="output path (.onnx / .pt / .pt2)")
-    p.add_argument("--input-size", type=int, default=224, help="side of the example input used for tracing")
-    p.add_argument("--num-classes", type=int, default=None, help="classifier size (random-init models only)")
+    add_options(p, ExportOptions)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from senet.api import create_model
-
-    overrides = {} if args.num_classes is None else {"num_classes": args.num_classes}
-    model = create_model(args.model, pretrained=args.pretrained, weights=args.weights, **overrides)
-    out = export_model(model, args.format, args.out, input_size=args.input_size)
-    print(f"{args.model} -> {out} ({args.format}, dynamic batch / height / width)")
+    opts = build(args, ExportOptions)
+    if not opts.out:
+        raise ValueError("--out: give the output path (.onnx / .pt / .pt2)")
+    overrides = {} if opts.num_classes is None else {"num_classes": opts.num_classes}
+    model = create_model(opts.model, pretrained=opts.pretrained, weights=opts.weights, **overrides)
+    out = export_model(model, opts.format, opts.out, input_size=opts.input_size)
+    print(f"{opts.model} -> {out} ({opts.format}, dynamic batch / height / width)")
     return 0

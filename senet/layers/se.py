@@ -20,27 +20,23 @@ _GATES: dict[str, type[nn.Module]] = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "r
 
 @dataclass(frozen=True)
 class SEConfig:
-    """Options of one SE block.
-
-    Attributes:
-        reduction: the reduction ratio r of Eq. 3 (Table 10); 16 in the paper.
-        hidden: an absolute hidden width C' for W1 / W2; overrides ``reduction`` when given.
-        divisor: round the hidden width C / r to a multiple of this (timm rounds to 8, with 8
-            as its floor); 1 (the paper) keeps ``max(1, C // r)``.
-        squeeze: F_sq: ``"avg"`` global average pooling (Eq. 2), ``"max"`` global max pooling
-            (Table 11), or ``"none"``: no pooling, W1 and W2 applied at every position as 1x1
-            convolutions (NoSqueeze, Table 16).
-        gate: the excitation non-linearity sigma of Eq. 3: sigmoid, tanh or relu (Table 12).
-        bias: whether W1 and W2 carry biases; the released models keep them, the ablation
-            study of Sec. 6 removes them.
-    """
+    """Options of one SE block (every field is an option: ``--model.se.reduction`` ...)."""
 
     reduction: int = 16
+    """The reduction ratio r of Eq. 3 (Table 10); 16 in the paper."""
     hidden: int | None = None
+    """An absolute hidden width C' of W1 / W2; overrides reduction when given."""
     divisor: int = 1
+    """Round the hidden width C / r to a multiple of this (timm rounds to 8, with 8 as its floor);
+    1 (the paper) keeps max(1, C // r)."""
     squeeze: Squeeze = "avg"
+    """F_sq: avg, global average pooling (Eq. 2); max, global max pooling (Table 11); or none: W1
+    and W2 applied at every position as 1x1 convolutions (NoSqueeze, Table 16)."""
     gate: Gate = "sigmoid"
+    """The excitation non-linearity sigma of Eq. 3: sigmoid, tanh or relu (Table 12)."""
     bias: bool = True
+    """Whether W1 and W2 carry biases; the released models keep them, the ablation study of
+    Sec. 6 removes them."""
 
     def __post_init__(self) -> None:
         if self.reduction < 1:
