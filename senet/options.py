@@ -79,7 +79,7 @@ def add_options(
     aliases = aliases or {}
     group = parser.add_argument_group(title or f"{cls.__name__} options") if _prefix or title else parser
     docs = field_docs(cls)
-    defaults = {f.name: f for f in dataclasses.fields(cls)}
+    specs = {f.name: f for f in dataclasses.fields(cls)}
     nested: list[tuple[str, type]] = []
     for name, hint in fields(cls).items():
         path = _prefix + name
@@ -88,38 +88,38 @@ def add_options(
         sub = dataclass_of(hint)
         if sub is not None:
             nested.append((path, sub))
-            continue
-        spec = defaults[name]
-        default = spec.default if spec.default is not dataclasses.MISSING else None
-        if spec.default_factory is not dataclasses.MISSING:
-            default = spec.default_factory()
-        text = _help(path, docs.get(name, ""), hint, default)
-        if spec.metadata.get("positional"):
-            nargs = (
-                "+"
-                if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING
-                else "*"
-            )
-            group.add_argument(
-                PREFIX + path, nargs=nargs, metavar=name.upper(), help=text, default=argparse.SUPPRESS
-            )
-            continue
-        kwargs: dict[str, Any] = {"dest": PREFIX + path, "default": argparse.SUPPRESS, "help": text}
-        if hint is bool:
-            kwargs.update(nargs="?", const="true", metavar="BOOL")
         else:
-            kwargs.update(metavar=_metavar(hint))
-        group.add_argument(flag_name(path), *aliases.get(path, ()), **kwargs)
+            _add_leaf(group, path, specs[name], hint, docs.get(name, ""), aliases.get(path, ()))
     for path, sub in nested:
         doc = docs.get(path.rsplit(".", 1)[-1], "")
-        add_options(
-            parser,
-            sub,
-            aliases=aliases,
-            exclude=exclude,
-            title=f"{path} ({sub.__name__}): {doc}" if doc else f"{path} ({sub.__name__})",
-            _prefix=path + ".",
+        title = f"{path} ({sub.__name__}): {doc}" if doc else f"{path} ({sub.__name__})"
+        add_options(parser, sub, aliases=aliases, exclude=exclude, title=title, _prefix=path + ".")
+
+
+def _add_leaf(
+    group: Any, path: str, spec: dataclasses.Field, hint: Any, doc: str, aliases: Sequence[str]
+) -> None:
+    """The flag (or positional argument) of one field; its value stays a string until resolved."""
+    required = spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING
+    default = None if spec.default is dataclasses.MISSING else spec.default
+    if spec.default_factory is not dataclasses.MISSING:
+        default = spec.default_factory()
+    text = _help(path, doc, hint, default)
+    if spec.metadata.get("positional"):
+        if get_origin(hint) is tuple:
+            nargs: str | None = "+" if required else "*"
+        else:
+            nargs = None if required else "?"
+        group.add_argument(
+            PREFIX + path, nargs=nargs, metavar=path.upper(), help=text, default=argparse.SUPPRESS
         )
+        return
+    kwargs: dict[str, Any] = {"dest": PREFIX + path, "default": argparse.SUPPRESS, "help": text}
+    if hint is bool:
+        kwargs.update(nargs="?", const="true", metavar="BOOL")
+    else:
+        kwargs.update(metavar=_metavar(hint))
+    group.add_argument(flag_name(path), *aliases, **kwargs)
 
 
 def add_file_options(parser: argparse.ArgumentParser, what: str = "configuration") -> None:
