@@ -12,13 +12,25 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import matplotlib
+from senet.analysis.report import Analysis, BlockReport
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-from senet.analysis.report import Analysis, BlockReport  # noqa: E402
+
+def _pyplot() -> ModuleType:
+    """matplotlib.pyplot on the Agg backend (no display), imported on first use: it takes about
+    half a second, which every ``senet`` command, ``--help`` included, would otherwise pay."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
 
 DPI = 90
 
@@ -30,10 +42,10 @@ def sample_channels(channels: int, count: int) -> list[int]:
     return sorted({round(i * (channels - 1) / (count - 1)) for i in range(count)}) if count > 1 else [0]
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    _pyplot().close(fig)
     return path
 
 
@@ -46,7 +58,7 @@ def plot_class_means(
         raise ValueError(f"no block to plot among {list(blocks)}")
     cols = min(3, len(chosen))
     rows = math.ceil(len(chosen) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
+    fig, axes = _pyplot().subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
     for ax, block in zip(axes.flat, chosen, strict=False):
         idx = sample_channels(block.channels, channels)
         x = range(len(idx))
@@ -66,7 +78,7 @@ def plot_class_means(
 def _bars(
     blocks: list[BlockReport], series: dict[str, list[float]], ylabel: str, title: str, path: Path
 ) -> Path:
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.45 * len(blocks) * len(series) + 2), 3.4))
+    fig, ax = _pyplot().subplots(figsize=(max(5.0, 0.45 * len(blocks) * len(series) + 2), 3.4))
     width = 0.8 / len(series)
     for i, (label, values) in enumerate(series.items()):
         ax.bar([j + i * width for j in range(len(blocks))], values, width, label=label)
