@@ -37,7 +37,7 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--recipe",
         default=None,
-        choices=sorted(RECIPES),
+        metavar="{" + ",".join(sorted(RECIPES)) + "}",  # checked by recipe(), which names renamed ones
         help="start from a named recipe (default fast); its name is recorded as the key 'recipe'",
     )
     add_file_options(p, "training configuration")
