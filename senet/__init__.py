@@ -1,6 +1,6 @@
 """senet: Squeeze-and-Excitation networks (Hu et al., TPAMI 2019) in PyTorch."""
 
-from senet.api import create_feature_extractor, create_model, list_models
+from senet.api import create_feature_extractor, create_model, list_models, load_weights, save_pretrained
 from senet.complexity import Complexity, complexity
 from senet.fast import optimize
 from senet.layers.se import SEConfig, SqueezeExcite
@@ -17,6 +17,8 @@ __all__ = [
     "create_feature_extractor",
     "create_model",
     "list_models",
+    "load_weights",
     "optimize",
     "register_model",
+    "save_pretrained",
 ]

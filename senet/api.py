@@ -6,46 +6,76 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from senet.models.resnet import ResNet
-from senet.weights.convert import build_converted, load_state_dict_into, read_weights_file
+from senet.weights.adapt import load_adapted
+from senet.weights.card import card_of
+from senet.weights.convert import read_weights_file
 from senet.weights.features import STAGES, FeatureExtractor
+from senet.weights.model_dir import PlainStateDictError, read_source, save_pretrained
 from senet.weights.pretrained import load_pretrained
 from senet.zoo import MODELS
 
 
 def create_model(
-    name: str, pretrained: bool = False, weights: str | Path | None = None, **overrides: Any
+    name: str | None = None, pretrained: bool = False, weights: str | Path | None = None, **overrides: Any
 ) -> nn.Module:
     """Build the registered model ``name``; ``overrides`` go to its builder (e.g. ``num_classes``).
 
-    ``pretrained=True`` loads the registered public weights (downloaded into ``$SENET_CACHE``
-    and hash-checked); ``weights=PATH`` loads a local file (see docs/weights.md).
-    An unknown name raises :class:`senet.registry.UnknownNameError` naming the closest models.
+    ``weights=SOURCE`` loads a model folder (:func:`save_pretrained`), a training checkpoint, a
+    file written by ``senet convert``, or a foreign checkpoint whose layout is recognised (see
+    docs/weights.md); ``name`` may then be omitted (the weights' card names the network).
+    ``pretrained=True`` loads the registered public weights. With weights, ``num_classes`` other
+    than the weights' re-initialises the classifier and ``in_chans`` adapts the first convolution
+    (fine-tuning; one line on stderr says so). An unknown name raises
+    :class:`senet.registry.UnknownNameError` naming the closest models.
     """
     if pretrained and weights is not None:
         raise ValueError("give either pretrained=True or weights=PATH, not both")
+    if weights is not None:
+        return load_weights(name, weights, **overrides)
+    if name is None:
+        raise ValueError("create_model: name a registered model (senet.list_models() lists them)")
     entry = MODELS.get(name)  # an unknown name fails here, before any download
     if pretrained:
         return load_pretrained(name, **overrides)
-    if weights is not None:
-        return load_weights(name, weights, **overrides)
     return entry.build(**overrides)
 
 
-def load_weights(name: str, path: str | Path, **overrides: Any) -> nn.Module:
-    """``create_model(name, weights=path)``: a senet checkpoint (its config wins over the
-    registered one, e.g. for stride placement), a Cadene file, or a plain state dict in senet
-    names loaded into the registered model ``name``; in eval mode."""
-    state_dict, converted = read_weights_file(path)
-    if converted is None:
-        return load_state_dict_into(MODELS.get(name).build(**overrides), state_dict)
-    return build_converted(converted, name, path, **overrides)
+def load_weights(name: str | None, source: str | Path, **overrides: Any) -> nn.Module:
+    """The network of the weights at ``source`` with the weights loaded (fine-tuned to
+    ``overrides``' ``num_classes`` / ``in_chans`` where they differ), in eval mode, carrying its
+    ``card`` (preprocessing, labels, source). ``name`` checks the weights are for that model; a
+    plain state dict in senet names (no metadata) loads into the registered ``name``."""
+    if name is not None:
+        MODELS.get(name)  # an unknown name fails before anything is read
+    try:
+        state_dict, card = read_source(source)
+    except PlainStateDictError:
+        if name is None:
+            raise
+        state_dict, _ = read_weights_file(source)
+        card = card_of(_meta_build(name), name=name, source=str(source))
+    if name is not None and card.name not in (None, name):
+        raise ValueError(f"{source} holds weights for {card.name!r}, not {name!r}")
+    model = card.build(**overrides)
+    load_adapted(model, state_dict)
+    same_classes = card.num_classes == getattr(model.config, "num_classes", card.num_classes)
+    model.card = dataclasses.replace(card, config=model.config, labels=card.labels if same_classes else None)
+    model.preprocessing = card.preprocessing  # type: ignore[attr-defined]
+    return model.eval()
+
+
+def _meta_build(name: str) -> nn.Module:
+    with torch.device("meta"):
+        return MODELS.get(name).build()
 
 
 def create_feature_extractor(name: str, *, stages: Sequence[str] = STAGES, **kwargs: Any) -> FeatureExtractor:
@@ -54,6 +84,9 @@ def create_feature_extractor(name: str, *, stages: Sequence[str] = STAGES, **kwa
     if not isinstance(model, ResNet):
         raise TypeError(f"{name!r} is a {type(model).__name__}, not a ResNet-family network")
     return FeatureExtractor(model, stages=stages)
+
+
+__all__ = ["create_feature_extractor", "create_model", "list_models", "load_weights", "save_pretrained"]
 
 
 def list_models(pattern: str = "*") -> list[str]:

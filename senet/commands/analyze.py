@@ -17,7 +17,7 @@ from senet.analysis.plots import plot_all
 from senet.analysis.report import analyze, default_blocks, format_report
 from senet.analysis.stats import HIGH, LOW
 from senet.config import ConfigError
-from senet.train.cli import add_checkpoint_eval_args, given_checkpoint, load_checkpoint_and_data
+from senet.train.sources import add_weights_args, given_weights, load_weights_and_data
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--out", default=None, help="output folder (default: analysis/ beside the checkpoint)")
-    add_checkpoint_eval_args(p, batch_size=128)
+    add_weights_args(p, batch_size=128)
     p.add_argument("--classes", nargs="+", type=int, default=None,
                    help="class indices drawn in class_means.png (default: the first 4)")  # fmt: skip
     p.add_argument("--blocks", nargs="+", default=None,
@@ -45,8 +45,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_checkpoint_and_data(args, extra={"ten_crop": False})
-    model, config, info, loader = loaded.model, loaded.config, loaded.info, loaded.loader
+    loaded = load_weights_and_data(args, extra={"ten_crop": False})
+    model, info, loader = loaded.model, loaded.info, loaded.loader
     classes = args.classes if args.classes is not None else list(range(min(4, info.num_classes)))
     bad = [k for k in classes if not 0 <= k < info.num_classes]
     if bad:
@@ -56,12 +56,12 @@ def run(args: argparse.Namespace) -> int:
     unknown = [b for b in blocks if b not in names]
     if unknown:
         raise ConfigError(f"--blocks {unknown}: the model's SE blocks are {names}")
-    given = Path(given_checkpoint(args))
+    given = Path(given_weights(args))
     out = Path(args.out) if args.out else (given.parent if given.is_file() else given) / "analysis"
     if out.is_file():
         raise ConfigError(f"--out {out}: is a file; give a folder")
     analysis = analyze(
-        model, loader, classes=info.classes, model_name=config.model.name, low=args.low, high=args.high,
+        model, loader, classes=info.classes, model_name=loaded.name, low=args.low, high=args.high,
         with_importance=not args.no_importance, limit_batches=args.limit_batches,
     )  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)

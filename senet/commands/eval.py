@@ -9,18 +9,19 @@ from __future__ import annotations
 import argparse
 import json
 
-from senet.train.cli import add_checkpoint_eval_args, given_checkpoint, load_checkpoint_and_data
 from senet.train.engine import evaluate
+from senet.train.sources import add_weights_args, given_weights, load_weights_and_data
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval",
-        help="evaluate a trained checkpoint (top-1 / top-5)",
-        description="Evaluate a checkpoint (run folder, checkpoint folder or .safetensors file written by "
-        "`senet train`) on its own validation data or on --data.",
+        help="evaluate any weights (top-1 / top-5)",
+        description="Evaluate a training run or checkpoint on its own validation data (or --data), or "
+        "any other weights (a model folder, a converted file, a recognised foreign checkpoint) on "
+        "--data / --data-root with the weights' own preprocessing and label names.",
     )
-    add_checkpoint_eval_args(p)
+    add_weights_args(p)
     p.add_argument("--amp", default="none", choices=["none", "bf16", "fp16"], help="autocast dtype")
     p.set_defaults(default_batch_size=256)
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -28,23 +29,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_checkpoint_and_data(args)
-    model, config, data, loader = loaded.model, loaded.config, loaded.data, loaded.loader
+    loaded = load_weights_and_data(args)
+    model, data, loader = loaded.model, loaded.data, loaded.loader
     metrics = evaluate(model, loader, amp=args.amp)
+    reported = loaded.card.reported_top1 if loaded.card is not None else None
     out = {
-        "checkpoint": str(given_checkpoint(args)),
-        "model": config.model.name,
+        "weights": str(given_weights(args)),
+        "model": loaded.name,
         "dataset": data.dataset,
         **metrics,
         "top1_error": 100 - metrics["top1"],
         "top5_error": 100 - metrics["top5"],
+        "reported_top1": reported,
     }
     if args.json:
         print(json.dumps(out, indent=2))
     else:
         print(
-            f"{config.model.name} on {data.dataset} ({out['val_images']} images): top-1 {out['top1']:.2f}% "
+            f"{loaded.name} on {data.dataset} ({out['val_images']} images): top-1 {out['top1']:.2f}% "
             f"top-5 {out['top5']:.2f}% (error {out['top1_error']:.2f} / {out['top5_error']:.2f}), "
             f"loss {out['val_loss']:.4f}"
         )
+        reported = loaded.card.reported_top1 if loaded.card is not None else None
+        if reported is not None:
+            print(f"reported top-1 of these weights: {reported:.2f}% ({loaded.card.source})")
     return 0

@@ -16,7 +16,7 @@ from senet.config import ConfigError
 from senet.data import load_image
 from senet.options import add_options, build
 from senet.runtime import num_threads, pick_device
-from senet.train.models import load_trained
+from senet.train.sources import load_for_prediction
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,11 @@ class PredictOptions:
 
     images: tuple[str, ...] = field(metadata={"positional": True})
     """Image files (any PIL format; converted to RGB or grey)."""
-    checkpoint: str = ""
-    """A run folder, a checkpoint folder or a model.safetensors written by `senet train`."""
+    weights: str = ""
+    """A training run or checkpoint, a model folder, a file written by `senet convert`, or a
+    foreign checkpoint whose layout senet recognises."""
+    model: str | None = None
+    """The registered model the weights are for: needed for a plain state dict, checked otherwise."""
     top: int = 5
     """How many classes to list per image."""
     device: str = "auto"
@@ -39,17 +42,20 @@ class PredictOptions:
     def __post_init__(self) -> None:
         if self.top < 1:
             raise ConfigError(f"--top must be >= 1, got {self.top}")
-        if not self.checkpoint:
-            raise ConfigError("--checkpoint: give a run folder, checkpoint folder or model.safetensors")
+        if not self.weights:
+            raise ConfigError(
+                "--weights: give a training run or checkpoint, a model folder or a converted file"
+            )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict",
         help="top-5 classes of images with a trained checkpoint",
-        description="Classify image files with a checkpoint written by `senet train`.",
+        description="Classify image files with any weights: a training run or checkpoint, a model "
+        "folder, a converted file (their own preprocessing and label names).",
     )
-    add_options(p, PredictOptions)
+    add_options(p, PredictOptions, aliases={"weights": ["--checkpoint"]})
     p.set_defaults(run=run)
 
 
@@ -70,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     opts = build(args, PredictOptions)
     with num_threads(opts.threads):
         device = pick_device(opts.device)
-        model, _, info = load_trained(opts.checkpoint, device=device)
+        model, _, info = load_for_prediction(opts.weights, opts.model, device)
         batch = torch.cat([load_image(path, info) for path in opts.images]).to(device)  # (N, C, H, W)
         ranked = predict(model, batch, list(info.classes), opts.top)
     if opts.json:

@@ -60,16 +60,25 @@ def cutout(images: torch.Tensor, size: int, generator: torch.Generator) -> torch
 
 @dataclass(frozen=True)
 class Normalize:
-    """uint8 (B, C, H, W) -> float32 (x / 255 - mean) / std, per channel (mean/std on a 0..1 scale)."""
+    """uint8 (B, C, H, W) -> float32 (x / 255 * value_scale - mean) / std, per channel; ``bgr``
+    reverses the channel order first (Caffe models). mean/std are on the value_scale."""
 
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    value_scale: float = 1.0
+    bgr: bool = False
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        if self.bgr:
+            images = images.flip(1)  # (B, C, H, W), RGB -> BGR
         shape = (1, len(self.mean), 1, 1)
         mean = torch.tensor(self.mean, dtype=torch.float32, device=images.device).view(shape)
-        scale = 1.0 / (255.0 * torch.tensor(self.std, dtype=torch.float32, device=images.device)).view(shape)
-        return images.to(torch.float32) * scale - mean * (255.0 * scale)  # == (x / 255 - mean) / std
+        scale = self.value_scale / (
+            255.0 * torch.tensor(self.std, dtype=torch.float32, device=images.device)
+        ).view(shape)
+        return images.to(torch.float32) * scale - mean * (
+            255.0 * scale / self.value_scale
+        )  # (x/255*v - mean)/std
 
 
 @dataclass(frozen=True)

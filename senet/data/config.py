@@ -77,6 +77,16 @@ class DataConfig:
     """Keep only the first N training samples (0: all), for smoke runs."""
     limit_val: int = 0
     """Keep only the first N validation samples (0: all)."""
+    mean: tuple[float, ...] | None = None
+    """Folder data: per-channel mean on the value_scale; none: ImageNet's (0.485, 0.456, 0.406)."""
+    std: tuple[float, ...] | None = None
+    """Folder data: per-channel std on the value_scale; none: ImageNet's (0.229, 0.224, 0.225)."""
+    interpolation: Literal["bilinear", "bicubic"] = "bilinear"
+    """Folder data: the resize filter (timm's SE weights were evaluated bicubic)."""
+    channel_order: Literal["RGB", "BGR"] = "RGB"
+    """Folder data: the network's channel order (Caffe models take BGR)."""
+    value_scale: float = 1.0
+    """Folder data: pixels run from 0 to this before normalising (255: Caffe's convention)."""
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
@@ -110,6 +120,11 @@ class DataConfig:
             )
         if tensor and (self.ten_crop or self.eval_resize is not None):
             raise DataError("DataConfig.ten_crop / eval_resize apply to folder/filelist data only")
+        custom = (self.mean, self.std, self.interpolation, self.channel_order, self.value_scale)
+        if tensor and custom != (None, None, "bilinear", "RGB", 1.0):
+            raise DataError(
+                "DataConfig.mean / std / interpolation / channel_order / value_scale apply to folder data"
+            )
         if not tensor and self.cutout:
             raise DataError("DataConfig.cutout applies to tensor datasets (digits, mnist, cifar) only")
 
@@ -185,6 +200,9 @@ class DataInfo:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     eval_resize: int = 0
+    interpolation: str = "bilinear"
+    channel_order: str = "RGB"
+    value_scale: float = 1.0
     num_train: int = 0
     num_val: int = 0
     dataset: str = ""

@@ -238,18 +238,22 @@ def build_loaders(
     train, val = _file_splits(config)
     train = train.subset(subset_indices(len(train), config.limit_train))
     val = val.subset(subset_indices(len(val), config.limit_val))
-    normalize = Normalize(IMAGENET_MEAN, IMAGENET_STD)
+    mean, std = config.mean or IMAGENET_MEAN, config.std or IMAGENET_STD
+    bgr, scale, filt = config.channel_order == "BGR", config.value_scale, config.interpolation
+    normalize = Normalize(mean, std, value_scale=scale, bgr=bgr)
     resize = config.resolved_eval_resize()
-    train_tf = TrainTransform(size, config.scale, config.ratio, flip=config.resolved_augment() == "imagenet")
+    flip = config.resolved_augment() == "imagenet"
+    train_tf = TrainTransform(size, config.scale, config.ratio, flip=flip, interpolation=filt)
     if config.resolved_augment() == "none":
-        train_tf = EvalTransform(size, resize)
-    eval_tf = EvalTransform(size, resize, ten_crop=config.ten_crop)
+        train_tf = EvalTransform(size, resize, interpolation=filt)
+    eval_tf = EvalTransform(size, resize, ten_crop=config.ten_crop, interpolation=filt)
     opts = dict(normalize=normalize, workers=config.workers, skip_bad=config.skip_bad_images, **common)
     train_loader = FolderLoader(train, train_tf, batch_size=batch_size, train=True, **opts)
     val_loader = FolderLoader(val, eval_tf, batch_size=eval_bs, train=False, **opts)
     info = DataInfo(
-        num_classes=len(train.classes), in_chans=3, classes=list(train.classes), input_size=size, mean=IMAGENET_MEAN,
-        std=IMAGENET_STD, eval_resize=resize, num_train=len(train), num_val=len(val), dataset=config.dataset,
+        num_classes=len(train.classes), in_chans=3, classes=list(train.classes), input_size=size, mean=mean,
+        std=std, eval_resize=resize, interpolation=filt, channel_order=config.channel_order, value_scale=scale,
+        num_train=len(train), num_val=len(val), dataset=config.dataset,
     )  # fmt: skip
     return train_loader, val_loader, info
 
@@ -260,9 +264,13 @@ def load_image(path: str | Path, info: DataInfo) -> torch.Tensor:
     Shorter side resized to ``info.eval_resize`` then centre-cropped to ``info.input_size``; converted to
     grey for 1-channel datasets (digits/MNIST expect bright strokes on a dark background).
     """
-    transform = EvalTransform(info.input_size, max(info.eval_resize, info.input_size), channels=info.in_chans)
+    resize = max(info.eval_resize, info.input_size)
+    transform = EvalTransform(
+        info.input_size, resize, channels=info.in_chans, interpolation=info.interpolation
+    )
     pixels = torch.from_numpy(transform(str(path)))[None]  # (1, C, H, W) uint8
-    return Normalize(tuple(info.mean), tuple(info.std))(pixels)
+    bgr = info.channel_order == "BGR"
+    return Normalize(tuple(info.mean), tuple(info.std), value_scale=info.value_scale, bgr=bgr)(pixels)
 
 
 def forward_eval(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:

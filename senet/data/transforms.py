@@ -54,8 +54,11 @@ def random_resized_box(
     return left, top, left + w, top + h
 
 
-def resize_shorter(image: Image.Image, size: int) -> Image.Image:
-    """Resize so that the shorter side is ``size``, keeping the aspect ratio (bilinear, antialiased)."""
+FILTERS = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
+
+
+def resize_shorter(image: Image.Image, size: int, interpolation: str = "bilinear") -> Image.Image:
+    """Resize so that the shorter side is ``size``, keeping the aspect ratio (antialiased)."""
     w, h = image.size
     if min(w, h) == size:
         return image
@@ -63,7 +66,7 @@ def resize_shorter(image: Image.Image, size: int) -> Image.Image:
         new = (size, max(1, round(h * size / w)))
     else:
         new = (max(1, round(w * size / h)), size)
-    return image.resize(new, Image.BILINEAR, reducing_gap=None)
+    return image.resize(new, FILTERS[interpolation], reducing_gap=None)
 
 
 def center_box(width: int, height: int, size: int) -> tuple[int, int, int, int]:
@@ -91,12 +94,13 @@ class TrainTransform:
     ratio: tuple[float, float] = (3 / 4, 4 / 3)
     flip: bool = True
     channels: int = 3
+    interpolation: str = "bilinear"
 
     def __call__(self, path: str, seed: int) -> np.ndarray:
         rng = np.random.default_rng(seed)
         image = open_image(path, channels=self.channels)
         box = random_resized_box(*image.size, rng, scale=self.scale, ratio=self.ratio)
-        out = image.resize((self.size, self.size), Image.BILINEAR, box=box, reducing_gap=None)
+        out = image.resize((self.size, self.size), FILTERS[self.interpolation], box=box, reducing_gap=None)
         if self.flip and rng.random() < 0.5:
             out = out.transpose(Image.FLIP_LEFT_RIGHT)
         return to_chw(out)
@@ -110,9 +114,11 @@ class EvalTransform:
     resize: int
     ten_crop: bool = False
     channels: int = 3
+    interpolation: str = "bilinear"
 
     def image(self, path: str) -> Image.Image:
-        return resize_shorter(open_image(path, channels=self.channels, draft_size=self.resize), self.resize)
+        image = open_image(path, channels=self.channels, draft_size=self.resize)
+        return resize_shorter(image, self.resize, self.interpolation)
 
     def __call__(self, path: str, seed: int = 0) -> np.ndarray:
         image = self.image(path)

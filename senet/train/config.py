@@ -39,6 +39,14 @@ class TrainConfig:
     from the data). A bare name given in Python becomes ``ModelSpec(name)``."""
     data: DataConfig = field(default_factory=DataConfig)
     """The data pipeline."""
+    weights: str | None = None
+    """Start from these weights (a model folder, a training run or checkpoint, a converted file):
+    the backbone loads, the classifier is re-initialised when the data has another number of
+    classes, the first convolution adapts to the data's channels. none: He initialisation."""
+    freeze_backbone: bool = False
+    """Train only the classifier: every other parameter stays fixed, BN statistics included."""
+    backbone_lr_scale: float = 1.0
+    """The backbone's learning rate as a fraction of the classifier's (fine-tuning; 1: the same)."""
     recipe: str = "custom"
     """The name of the recipe this configuration started from (a label, recorded in config.json)."""
     epochs: int = 10
@@ -118,6 +126,12 @@ class TrainConfig:
             raise ConfigError(f"eval_batch_size={self.eval_batch_size!r}: must be >= 1")
         if self.lr_reference_batch is not None and self.lr_reference_batch < 1:
             raise ConfigError(f"lr_reference_batch={self.lr_reference_batch!r}: must be >= 1")
+        if not 0 < self.backbone_lr_scale <= 1:
+            raise ConfigError(f"backbone_lr_scale={self.backbone_lr_scale!r}: must be in (0, 1]")
+        if (self.freeze_backbone or self.backbone_lr_scale != 1) and not self.weights:
+            raise ConfigError(
+                "freeze_backbone / backbone_lr_scale fine-tune pretrained weights: give weights=SOURCE"
+            )
         if not self.lr > 0:
             raise ConfigError(f"lr={self.lr!r}: must be > 0")
         if not 0 <= self.label_smoothing < 1:

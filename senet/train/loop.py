@@ -81,8 +81,10 @@ def train_one_epoch(
     Raises :class:`NonFiniteLossError` as soon as the loss is NaN or infinite on any process.
     """
     model.train()
-    if config.freeze_bn_last_epochs and epoch >= config.epochs - config.freeze_bn_last_epochs:
-        freeze_bn(model)
+    if config.freeze_backbone or (
+        config.freeze_bn_last_epochs and epoch >= config.epochs - config.freeze_bn_last_epochs
+    ):
+        freeze_bn(model)  # a frozen backbone keeps its BN statistics too
     steps = steps_per_epoch(loader, config.limit_train_batches)
     bar = Progress(steps, f"epoch {epoch + 1}/{config.epochs}", enabled=show)
     totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, samples

@@ -18,6 +18,7 @@ from senet.data import DataInfo
 from senet.spec import ModelSpec
 from senet.train.checkpoint import load_checkpoint
 from senet.train.config import TrainConfig
+from senet.weights.adapt import classifier
 
 
 def builder_kwargs(spec: ModelSpec, info: DataInfo) -> dict[str, Any]:
@@ -26,11 +27,17 @@ def builder_kwargs(spec: ModelSpec, info: DataInfo) -> dict[str, Any]:
 
 
 def build_model(config: TrainConfig, info: DataInfo) -> nn.Module:
-    """The network of ``config`` for data described by ``info`` (He-initialised by its builder)."""
+    """The network of ``config`` for data described by ``info``: He-initialised by its builder, or
+    from ``config.weights`` fitted to the data's classes and channels (fine-tuning)."""
     try:
-        return create_model(config.model.name, **builder_kwargs(config.model, info))
+        model = create_model(config.model.name, weights=config.weights, **builder_kwargs(config.model, info))
     except TypeError as err:
         raise ConfigError(f"model options for {config.model.name!r}: {err}") from err
+    if config.freeze_backbone:
+        head = classifier(model)
+        for name, param in model.named_parameters():
+            param.requires_grad_(name.startswith(head + "."))
+    return model.train()
 
 
 def model_complexity(config: TrainConfig, info: DataInfo) -> Complexity:

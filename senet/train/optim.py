@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from senet.train.config import TrainConfig
+from senet.weights.adapt import classifier
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 _NORMS = (*_BATCH_NORMS, nn.GroupNorm, nn.LayerNorm)
@@ -29,18 +30,28 @@ def split_params(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Paramete
 
 
 def build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
-    """SGD (momentum, optional Nesterov) or AdamW over two groups: weights, then BN parameters.
+    """SGD (momentum, optional Nesterov) or AdamW over two groups: weights, then BN parameters;
+    when fine-tuning with a separate backbone rate, a third group holds the classifier.
 
     Weight decay applies to every parameter, as in the Caffe solvers of the released models.
     """
     other, norm = split_params(model)
     groups = [{"params": other, "name": "weights"}, {"params": norm, "name": "norm"}]
+    if fine_tuning_groups(config):
+        head_ids = {id(p) for p in model.get_submodule(classifier(model)).parameters()}
+        groups[0]["params"] = [p for p in other if id(p) not in head_ids]
+        groups.append({"params": [p for p in other if id(p) in head_ids], "name": "classifier"})
     lr, wd = config.scaled_lr, config.weight_decay
     if config.optimizer == "sgd":
         return torch.optim.SGD(
             groups, lr=lr, momentum=config.momentum, nesterov=config.nesterov, weight_decay=wd
         )
     return torch.optim.AdamW(groups, lr=lr, weight_decay=wd)
+
+
+def fine_tuning_groups(config: TrainConfig) -> bool:
+    """Whether the classifier gets a parameter group of its own (a backbone rate scale is set)."""
+    return config.backbone_lr_scale != 1.0
 
 
 def lr_factor(config: TrainConfig, iters_per_epoch: int) -> Callable[[int], float]:
@@ -78,8 +89,12 @@ def build_scheduler(
     def norm_factor(it: int) -> float:
         return 0.0 if config.freeze_bn_last_epochs and it >= frozen_from else base(it)
 
+    factors: list[Callable[[int], float]] = [base, norm_factor]
+    if fine_tuning_groups(config):  # the backbone at a fraction of the classifier's rate
+        scale = config.backbone_lr_scale
+        factors = [lambda it: scale * base(it), lambda it: scale * norm_factor(it), base]
     # LambdaLR's constructor takes one step: last_epoch = done - 1 leaves it at iteration `done`
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, [base, norm_factor], last_epoch=done - 1)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factors, last_epoch=done - 1)
 
 
 def freeze_bn(model: nn.Module) -> int:

@@ -1,0 +1,229 @@
+"""What the commands that read weights share (``eval``, ``analyze``, ``predict``): any source of
+weights, the data to score them on, and the options for both.
+
+A source is a training run or checkpoint (its TrainConfig and DataInfo say what data it was
+trained on: without data options the run's own validation split is used), or any weights that
+:func:`senet.api.load_weights` reads: a model folder, a file written by ``senet convert``, a
+foreign checkpoint whose layout is recognised. Those need ``--data`` and ``--data-root``, and
+are scored with their own preprocessing (resize, crop, interpolation, normalisation, channel
+order, value range) and their label names mapped onto the folder's classes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from torch import nn
+
+from senet.api import load_weights
+from senet.config import ConfigError, apply, fields, from_dict, merge, nest, split_assignment
+from senet.data import DataConfig, DataInfo, build_loaders
+from senet.options import add_options, given
+from senet.runtime import pick_device
+from senet.train import rundir
+from senet.train.models import load_trained
+from senet.weights.card import ModelCard
+from senet.weights.preprocessing import Preprocessing
+
+ALIASES: dict[str, list[str]] = {
+    "weights": ["--checkpoint"],
+    "data.dataset": ["--data"],
+    "data.root": ["--data-root"],
+    "data.input_size": ["--input-size"],
+    "data.workers": ["--workers"],
+}
+
+
+@dataclass(frozen=True)
+class WeightsOptions:
+    """Weights to score and the data to score them on."""
+
+    weights: str = ""
+    """A training run or checkpoint, a model folder, a file written by `senet convert`, or a
+    foreign checkpoint whose layout senet recognises (timm, Cadene)."""
+    model: str | None = None
+    """The registered model the weights are for: needed for a plain state dict, checked otherwise."""
+    data: DataConfig = field(default_factory=DataConfig)
+    """The data; for a training run, unset options keep the run's own (its validation split)."""
+    batch_size: int = 256
+    """Evaluation batch size."""
+    device: str = "auto"
+    """auto (CUDA when available), cpu, cuda ..."""
+    threads: int = 0
+    """torch CPU threads (0: torch's default)."""
+
+
+def add_weights_args(p: argparse.ArgumentParser, *, batch_size: int = 256) -> None:
+    """One flag per :class:`WeightsOptions` key, and ``--set KEY=VALUE`` (data keys may omit ``data.``)."""
+    add_options(p, WeightsOptions, aliases=ALIASES, title="weights and data options")
+    p.set_defaults(default_batch_size=batch_size)  # the command's default unless --batch-size is given
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set any option by its dotted key, e.g. --set data.ten_crop=true (data keys may omit 'data.')",
+    )
+
+
+def given_weights(args: argparse.Namespace) -> str:
+    """The ``--weights`` (``--checkpoint``) source given on the command line."""
+    return str(dict(given(args)).get("weights", ""))
+
+
+def weights_source(source: str | Path) -> Path:
+    """A training run folder as its newest checkpoint; any other source as it is."""
+    path = Path(source)
+    if path.is_dir() and (path / rundir.CHECKPOINTS).is_dir() and not (path / rundir.WEIGHTS).is_file():
+        return rundir.resolve(path).parent
+    return path
+
+
+def is_training_checkpoint(path: Path) -> bool:
+    """Whether ``path`` is a checkpoint written by ``senet train`` (TrainConfig in its metadata)."""
+    weights = path / rundir.WEIGHTS if path.is_dir() else path
+    if weights.suffix != ".safetensors" or not weights.is_file():
+        return False
+    with safe_open(str(weights), framework="pt") as f:
+        return "config" in (f.metadata() or {})
+
+
+@dataclass
+class WeightsData:
+    """What :func:`load_weights_and_data` returns."""
+
+    model: nn.Module
+    name: str
+    info: DataInfo
+    data: DataConfig
+    loader: Any  # the evaluation loader (labels in the model's class indices)
+    device: torch.device
+    card: ModelCard | None = None  # the weights' card, when they are not a training checkpoint
+
+
+def _pairs(args: argparse.Namespace, extra: dict[str, Any] | None) -> dict[str, Any]:
+    pairs = dict(given(args))
+    data_keys = set(fields(DataConfig))
+    for key, value in map(split_assignment, args.overrides):
+        pairs[f"data.{key}" if key in data_keys else key] = value
+    return pairs | {f"data.{k}": v for k, v in (extra or {}).items()}
+
+
+def load_weights_and_data(args: argparse.Namespace, *, extra: dict[str, Any] | None = None) -> WeightsData:
+    """The eval-mode model of the ``--weights`` source and the evaluation loader of the data as
+    the options, ``--set`` and ``extra`` (``DataConfig`` values) say."""
+    pairs = _pairs(args, extra)
+    source = pairs.pop("weights", None)
+    if not source:
+        raise ConfigError("--weights: give a training run or checkpoint, a model folder or a converted file")
+    options = WeightsOptions(weights=source, batch_size=args.default_batch_size)
+    device = pick_device(str(pairs.get("device", "auto")))
+    path = weights_source(source)
+    if is_training_checkpoint(path):
+        model, config, info = load_trained(str(path), device=device)
+        options = apply(merge(options, {"data": config.data}), pairs)
+        name, card, seed = config.model.name, None, config.seed
+    else:
+        options = apply(options, pairs)
+        model = load_weights(options.model, path).to(device)
+        card, name, seed = model.card, model.card.name or options.model or "", 0
+        options = merge(options, {"data": _data_for(card.preprocessing, options.data, pairs)})
+        info = None
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    _, loader, data_info = build_loaders(
+        options.data, batch_size=options.batch_size, device=device, seed=seed
+    )
+    loader = _fit_labels(loader, data_info, info, card, options.data)
+    return WeightsData(model, name, info or data_info, options.data, loader, device, card)
+
+
+def _data_for(prep: Preprocessing, data: DataConfig, pairs: dict[str, Any]) -> DataConfig:
+    """The data options with the weights' preprocessing where the command line did not set them."""
+    if "data.dataset" not in pairs:
+        raise ConfigError(
+            "weights that are not a training run need --data (folder or filelist) and --data-root"
+        )
+    own = {
+        "input_size": prep.input_size,
+        "eval_resize": prep.resize,
+        "mean": prep.mean,
+        "std": prep.std,
+        "interpolation": prep.interpolation,
+        "channel_order": prep.channel_order,
+        "value_scale": prep.value_scale,
+    }
+    chosen = {k: v for k, v in own.items() if f"data.{k}" not in pairs}
+    return from_dict(
+        DataConfig, {**nest({k[5:]: v for k, v in pairs.items() if k.startswith("data.")}), **chosen}
+    )
+
+
+def load_for_prediction(
+    source: str, model: str | None, device: torch.device
+) -> tuple[nn.Module, str, DataInfo]:
+    """The eval-mode model of any source, its name, and the DataInfo its eval transform needs
+    (a training run's own; else built from the weights' card: preprocessing and label names)."""
+    path = weights_source(source)
+    if is_training_checkpoint(path):
+        network, config, info = load_trained(str(path), device=device)
+        return network, config.model.name, info
+    network = load_weights(model, path).to(device)
+    card: ModelCard = network.card
+    prep = card.preprocessing
+    labels = list(card.labels) if card.labels is not None else [str(i) for i in range(card.num_classes)]
+    info = DataInfo(
+        num_classes=card.num_classes, in_chans=card.in_chans, classes=labels, input_size=prep.input_size,
+        mean=prep.mean, std=prep.std, eval_resize=prep.resize, interpolation=prep.interpolation,
+        channel_order=prep.channel_order, value_scale=prep.value_scale,
+    )  # fmt: skip
+    return network, card.name or model or card.family, info
+
+
+class MappedLabels:
+    """A loader whose labels are mapped to the model's class indices (``index[label]``)."""
+
+    def __init__(self, loader: Any, index: torch.Tensor) -> None:
+        self.loader, self.index = loader, index
+
+    def __iter__(self):  # noqa: ANN204
+        for images, labels in self.loader:
+            yield images, self.index.to(labels.device)[labels]
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loader, name)
+
+
+def _fit_labels(
+    loader: Any, data: DataInfo, trained: DataInfo | None, card: ModelCard | None, config: DataConfig
+) -> Any:
+    """The loader with its labels in the model's class order: a training run's own classes must
+    match; weights with label names are mapped by name; else the class counts must agree."""
+    if trained is not None:
+        if data.num_classes != trained.num_classes or data.in_chans != trained.in_chans:
+            raise ConfigError(
+                f"{config.dataset} has {data.num_classes} classes / {data.in_chans} channels but the "
+                f"checkpoint was trained for {trained.num_classes} / {trained.in_chans}"
+            )
+        return loader
+    assert card is not None
+    if card.labels is not None and set(data.classes) <= set(card.labels):
+        position = {label: i for i, label in enumerate(card.labels)}
+        return MappedLabels(loader, torch.tensor([position[c] for c in data.classes]))
+    if data.num_classes != card.num_classes:
+        known = (
+            ""
+            if card.labels is None
+            else f" (its labels do not name the folder's classes {data.classes[:3]}...)"
+        )
+        raise ConfigError(f"the weights have {card.num_classes} classes, the data {data.num_classes}{known}")
+    return loader
