@@ -1,24 +1,41 @@
-"""senet: Squeeze-and-Excitation networks (Hu et al., TPAMI 2019) in PyTorch."""
+"""senet: Squeeze-and-Excitation networks (Hu et al., TPAMI 2019) in PyTorch.
 
-from senet.api import create_feature_extractor, create_model, list_models, load_weights, save_pretrained
-from senet.complexity import Complexity, complexity
-from senet.fast import optimize
-from senet.layers.se import SEConfig, SqueezeExcite
-from senet.registry import MODELS, UnknownNameError, register_model
+The public names below are imported on first use, so that ``import senet.zoo`` (models only:
+torch alone) does not load the weights, data and configuration machinery.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
-__all__ = [
-    "MODELS",
-    "Complexity",
-    "SEConfig",
-    "SqueezeExcite",
-    "UnknownNameError",
-    "complexity",
-    "create_feature_extractor",
-    "create_model",
-    "list_models",
-    "load_weights",
-    "optimize",
-    "register_model",
-    "save_pretrained",
-]
+
+_EXPORTS = {
+    "MODELS": "senet.registry",
+    "UnknownNameError": "senet.registry",
+    "register_model": "senet.registry",
+    "Complexity": "senet.complexity",
+    "complexity": "senet.complexity",
+    "SEConfig": "senet.layers.se",
+    "SqueezeExcite": "senet.layers.se",
+    "create_feature_extractor": "senet.api",
+    "create_model": "senet.api",
+    "list_models": "senet.api",
+    "load_weights": "senet.api",
+    "save_pretrained": "senet.api",
+    "optimize": "senet.fast",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'senet' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

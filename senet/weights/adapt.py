@@ -5,7 +5,9 @@
 - Another number of input channels: the first convolution's filters are adapted. One channel
   takes the sum over the pretrained RGB filters (a grey image x gives the response of the RGB
   image (x, x, x)); C channels repeat the pretrained filters cyclically and scale them by
-  C_pretrained / C, which keeps the response to an image whose channels are all equal.
+  C_pretrained / C (timm's rule). When C is a multiple of the pretrained count (6 channels: two
+  RGB images stacked) an image whose channel groups are equal gets the pretrained response
+  exactly; other counts only approximately (each pretrained filter is used unevenly).
 
 Everything else must fit exactly (:func:`senet.weights.convert.load_strict`'s errors).
 """
