@@ -6,6 +6,7 @@ The :class:`senet.spec.ModelSpec` in ``config.model`` gives the registered name 
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import torch
@@ -15,9 +16,11 @@ from senet.api import create_model
 from senet.complexity import Complexity, complexity
 from senet.config import ConfigError
 from senet.data import DataInfo
+from senet.models.common import init_weights
 from senet.spec import ModelSpec
 from senet.train.checkpoint import load_checkpoint
 from senet.train.config import TrainConfig
+from senet.train.rundir import weights_source
 from senet.weights.adapt import classifier
 
 
@@ -29,10 +32,16 @@ def builder_kwargs(spec: ModelSpec, info: DataInfo) -> dict[str, Any]:
 def build_model(config: TrainConfig, info: DataInfo) -> nn.Module:
     """The network of ``config`` for data described by ``info``: He-initialised by its builder, or
     from ``config.weights`` fitted to the data's classes and channels (fine-tuning)."""
+    weights = None if config.weights is None else weights_source(config.weights)
     try:
-        model = create_model(config.model.name, weights=config.weights, **builder_kwargs(config.model, info))
+        model = create_model(config.model.name, weights=weights, **builder_kwargs(config.model, info))
     except TypeError as err:
         raise ConfigError(f"model options for {config.model.name!r}: {err}") from err
+    card = getattr(model, "card", None)
+    if card is not None and card.labels is not None and list(card.labels) != list(info.classes):
+        head = classifier(model)  # the same number of classes, but other ones: a new task
+        init_weights(model.get_submodule(head))
+        print(f"{head}: classifier re-initialised (the weights' classes are not the data's)", file=sys.stderr)
     if config.freeze_backbone:
         head = classifier(model)
         for name, param in model.named_parameters():

@@ -192,3 +192,11 @@ def resolve(path: str | Path) -> Path:
             f"{path}: no checkpoint found (expected {path}/{CHECKPOINTS}/epoch-NNNN/{WEIGHTS})"
         )
     raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+
+
+def weights_source(source: str | Path) -> Path:
+    """A training run folder as its newest checkpoint; any other source as it is."""
+    path = Path(source)
+    if path.is_dir() and (path / CHECKPOINTS).is_dir() and not (path / WEIGHTS).is_file():
+        return resolve(path).parent
+    return path

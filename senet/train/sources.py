@@ -77,14 +77,6 @@ def given_weights(args: argparse.Namespace) -> str:
     return str(dict(given(args)).get("weights", ""))
 
 
-def weights_source(source: str | Path) -> Path:
-    """A training run folder as its newest checkpoint; any other source as it is."""
-    path = Path(source)
-    if path.is_dir() and (path / rundir.CHECKPOINTS).is_dir() and not (path / rundir.WEIGHTS).is_file():
-        return rundir.resolve(path).parent
-    return path
-
-
 def is_training_checkpoint(path: Path) -> bool:
     """Whether ``path`` is a checkpoint written by ``senet train`` (TrainConfig in its metadata)."""
     weights = path / rundir.WEIGHTS if path.is_dir() else path
@@ -124,7 +116,7 @@ def load_weights_and_data(args: argparse.Namespace, *, extra: dict[str, Any] | N
         raise ConfigError("--weights: give a training run or checkpoint, a model folder or a converted file")
     options = WeightsOptions(weights=source, batch_size=args.default_batch_size)
     device = pick_device(str(pairs.get("device", "auto")))
-    path = weights_source(source)
+    path = rundir.weights_source(source)
     if is_training_checkpoint(path):
         model, config, info = load_trained(str(path), device=device)
         options = apply(merge(options, {"data": config.data}), pairs)
@@ -170,7 +162,7 @@ def load_for_prediction(
 ) -> tuple[nn.Module, str, DataInfo]:
     """The eval-mode model of any source, its name, and the DataInfo its eval transform needs
     (a training run's own; else built from the weights' card: preprocessing and label names)."""
-    path = weights_source(source)
+    path = rundir.weights_source(source)
     if is_training_checkpoint(path):
         network, config, info = load_trained(str(path), device=device)
         return network, config.model.name, info
