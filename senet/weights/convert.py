@@ -108,7 +108,7 @@ def convert_file(
 
 def from_senet_file(state_dict: dict[str, torch.Tensor], metadata: dict[str, str]) -> Converted:
     """A checkpoint written by :meth:`Converted.save` (config in its metadata)."""
-    config = config_from_json(metadata["senet.config"])
+    config = config_from_json(metadata["senet.config"], source=metadata.get("senet.source", ""))
     prep_raw = json.loads(metadata.get("senet.preprocessing") or "{}")
     prep = Preprocessing.from_dict(prep_raw) if prep_raw else None
     return Converted(

@@ -16,7 +16,8 @@ from senet.weights.convert import convert_file
 
 
 def test_cadene_file_round_trip(tmp_path: Path) -> None:
-    ref = randomize(create_model("se_resnet18", stem_pool_ceil=True, num_classes=10))
+    # the legacy SE-ResNet-18 network: ceil-mode stem pool and the ReLU before SE (layouts.md)
+    ref = randomize(create_model("se_resnet18", stem_pool_ceil=True, relu_before_se=True, num_classes=10))
     torch.save(to_cadene(ref.state_dict(), deep_stem=False, counters=True), tmp_path / "legacy.pth")
     out = tmp_path / "se_resnet18.safetensors"
     argv = f"convert --from cadene {tmp_path / 'legacy.pth'} --to {out} --model se_resnet18".split()
