@@ -12,8 +12,8 @@ from typing import Any
 
 from torch import nn
 
-from senet.models.resnet import ResNet
-from senet.weights.convert import build_converted, load_state_dict_into, read_weights_file
+from senet.models.resnet import ResNet, ResNetConfig
+from senet.weights.convert import FileLayout, build_converted, load_state_dict_into, read_weights_file
 from senet.weights.features import STAGES, FeatureExtractor
 from senet.weights.pretrained import load_pretrained
 from senet.zoo import MODELS
@@ -38,13 +38,22 @@ def create_model(
     return entry.build(**overrides)
 
 
-def load_weights(name: str, path: str | Path, **overrides: Any) -> nn.Module:
+def load_weights(name: str, path: str | Path, *, layout: FileLayout = "auto", **overrides: Any) -> nn.Module:
     """``create_model(name, weights=path)``: a senet checkpoint (its config wins over the
-    registered one, e.g. for stride placement), a Cadene file, or a plain state dict in senet
-    names loaded into the registered model ``name``; in eval mode."""
-    state_dict, converted = read_weights_file(path)
+    registered one, e.g. for stride placement), a Caffe, Cadene or (by its SE widths) timm file,
+    or a plain state dict in senet names loaded into the registered model ``name``; in eval mode.
+
+    A bottleneck state dict in torchvision names without senet metadata, for a model with the
+    stride on the first 1x1, is refused (timm / torchvision put it on the 3x3); ``layout``
+    (``create_model(..., layout="senet")``, or giving ``stride_in_1x1``) states the layout
+    instead (see :func:`senet.weights.convert.read_weights_file`)."""
+    entry = MODELS.get(name)
+    if layout == "auto" and "stride_in_1x1" in overrides:
+        layout = "senet"  # the caller fixed the stride placement
+    target = entry.config.replace(**overrides) if isinstance(entry.config, ResNetConfig) else None
+    state_dict, converted = read_weights_file(path, layout=layout, target=target)
     if converted is None:
-        return load_state_dict_into(MODELS.get(name).build(**overrides), state_dict)
+        return load_state_dict_into(entry.build(**overrides), state_dict)
     return build_converted(converted, name, path, **overrides)
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 from legacy_reference import legacy_forward, legacy_state_dict
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from senet.api import create_model
 from senet.cli import main
+from senet.fast.inference import optimize
 from senet.models.resnet import ResNet
 from senet.weights.convert import convert_file, convert_state_dict, load_strict
 
@@ -68,8 +70,6 @@ def test_the_relu_before_se_is_what_makes_them_match(name: str) -> None:
 
 
 def _metadata(path: Path) -> dict[str, str]:
-    from safetensors import safe_open
-
     with safe_open(str(path), framework="pt") as fh:
         return dict(fh.metadata())
 
@@ -104,3 +104,9 @@ def test_previous_version_file_from_other_sources_keeps_no_relu(tmp_path: Path) 
 def test_relu_before_se_is_refused_for_bottlenecks() -> None:
     with pytest.raises(ValueError, match="basic blocks only"):
         create_model("se_resnet50", relu_before_se=True)
+
+
+def test_inference_optimiser_keeps_the_relu() -> None:
+    """senet.fast rewrites BasicBlock by class; the legacy block must keep its ReLU there too."""
+    sd = _legacy("se_resnet18")
+    assert _max_diff(optimize(convert_state_dict(sd, "cadene").build()), sd) <= TOL
