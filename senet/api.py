@@ -14,10 +14,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from senet.models.resnet import ResNet
+from senet.models.resnet import ResNet, ResNetConfig
 from senet.weights.adapt import load_adapted
 from senet.weights.card import card_of
-from senet.weights.convert import read_weights_file
+from senet.weights.convert import FileLayout
 from senet.weights.features import STAGES, FeatureExtractor
 from senet.weights.model_dir import PlainStateDictError, read_source, save_pretrained
 from senet.weights.pretrained import load_pretrained
@@ -49,19 +49,31 @@ def create_model(
     return entry.build(**overrides)
 
 
-def load_weights(name: str | None, source: str | Path, **overrides: Any) -> nn.Module:
-    """The network of the weights at ``source`` with the weights loaded (fine-tuned to
-    ``overrides``' ``num_classes`` / ``in_chans`` where they differ), in eval mode, carrying its
+def load_weights(
+    name: str | None, source: str | Path, *, layout: FileLayout = "auto", **overrides: Any
+) -> nn.Module:
+    """The network of the weights at ``source`` with the weights loaded (fitted to ``overrides``'
+    ``num_classes`` / ``in_chans`` where they differ: fine-tuning), in eval mode, carrying its
     ``card`` (preprocessing, labels, source). ``name`` checks the weights are for that model; a
-    plain state dict in senet names (no metadata) loads into the registered ``name``."""
-    if name is not None:
-        MODELS.get(name)  # an unknown name fails before anything is read
-    try:
-        state_dict, card = read_source(source)
-    except PlainStateDictError:
+    plain state dict in senet names (no metadata) loads into the registered ``name``.
+
+    A bottleneck state dict in torchvision names without senet metadata, for a model with the
+    stride on the first 1x1, is refused (timm / torchvision put it on the 3x3); ``layout``
+    (``create_model(..., layout="senet")``, or giving ``stride_in_1x1``) states the layout
+    instead (see :func:`senet.weights.convert.read_weights_file`)."""
+    entry = MODELS.get(name) if name is not None else None  # an unknown name fails before any read
+    if layout == "auto" and "stride_in_1x1" in overrides:
+        layout = "senet"  # the caller fixed the stride placement
+    target = None
+    if entry is not None and isinstance(entry.config, ResNetConfig):
+        target = entry.config.replace(**overrides)
+    state_dict, card = read_source(source, layout=layout, target=target)
+    if card is None:
         if name is None:
-            raise
-        state_dict, _ = read_weights_file(source)
+            raise PlainStateDictError(
+                f"{source}: a state dict without senet metadata; name the model to load it into "
+                "(create_model(NAME, weights=...) or --model NAME)"
+            )
         card = card_of(_meta_build(name), name=name, source=str(source))
     if name is not None and card.name not in (None, name):
         raise ValueError(f"{source} holds weights for {card.name!r}, not {name!r}")

@@ -25,7 +25,7 @@ from senet.layers.fused import se_residual
 from senet.layers.se import SEConfig, SqueezeExcite
 from senet.models.placement import PLACEMENTS, Placement, check_placement, place_se
 
-__all__ = ["PLACEMENTS", "BasicBlock", "Bottleneck", "Placement", "ResidualBlock"]
+__all__ = ["PLACEMENTS", "BasicBlock", "Bottleneck", "LegacyBasicBlock", "Placement", "ResidualBlock"]
 
 
 def relu_sum(f: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
@@ -91,6 +91,18 @@ class BasicBlock(ResidualBlock):
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))  # (N, C, H/s, W/s)
         return self.bn2(self.conv2(self._se_3x3(out)))
+
+
+class LegacyBasicBlock(BasicBlock):
+    """:class:`BasicBlock` with a ReLU after ``bn2``, before the SE block: conv1-bn1-ReLU-conv2-
+    bn2-ReLU-SE, then relu(F + shortcut), as the Cadene / timm-legacy SE-ResNet-18/34 weights
+    expect (``ResNetConfig.relu_before_se``). Same parameters and state-dict keys as
+    :class:`BasicBlock`; a class of its own so that code which rewrites ``BasicBlock.residual``
+    by class (the fused blocks of :mod:`senet.fast`) leaves it alone instead of dropping the ReLU.
+    """
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(super().residual(x))  # (N, C, H/s, W/s), >= 0
 
 
 class Bottleneck(ResidualBlock):

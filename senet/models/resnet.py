@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from senet.layers.se import SEConfig
-from senet.models.blocks import BasicBlock, Bottleneck, Placement
+from senet.models.blocks import BasicBlock, Bottleneck, LegacyBasicBlock, Placement
 from senet.models.common import ClassifierNet, init_weights, replace_config
 
 
@@ -57,6 +57,18 @@ class ResNetConfig:
     num_classes: int = 1000
     in_chans: int = 3
     drop_rate: float = 0.0
+    relu_before_se: bool = False
+    """Basic blocks only: a ReLU after ``bn2``, before the SE block (conv1-bn1-ReLU-conv2-bn2-ReLU-SE,
+    then relu(sum)). The Cadene / timm-legacy SE-ResNet-18/34 weights have it (layouts.md: "the
+    ReLU after bn2, before the SE block, is not in torchvision's BasicBlock"); the paper's Fig. 3
+    block, timm's current ``seresnet18/34`` and torchvision do not. Bottlenecks never have it.
+    No parameters: the state-dict keys are the same either way."""
+
+    def __post_init__(self) -> None:
+        if self.relu_before_se and self.block != "basic":
+            raise ValueError(
+                "ResNetConfig.relu_before_se applies to basic blocks only (no bottleneck has it)"
+            )
 
     def replace(self, **overrides: Any) -> ResNetConfig:
         """A copy with ``overrides``; an unknown name is an error that lists the valid ones."""
@@ -101,7 +113,8 @@ class ResNet(ClassifierNet):
         cfg = self.config
         common = dict(stride=stride, se=se, placement=cfg.placement, downsample_kernel=cfg.downsample_kernel)
         if cfg.block == "basic":
-            return BasicBlock(in_ch, stage.out, **common)
+            block = LegacyBasicBlock if cfg.relu_before_se else BasicBlock
+            return block(in_ch, stage.out, **common)
         return Bottleneck(
             in_ch,
             stage.out,

@@ -5,6 +5,7 @@ Building a model by name with weights is :func:`senet.api.create_model` (``pretr
 ``weights=PATH``), which composes these functions; nothing here imports :mod:`senet.api`."""
 
 from senet.weights.convert import (
+    AmbiguousLayoutError,
     Converted,
     build_converted,
     convert_file,
@@ -12,12 +13,20 @@ from senet.weights.convert import (
     load_state_dict_into,
     read_weights_file,
 )
-from senet.weights.detect import detect_layout, infer_config, match_model_name
+from senet.weights.detect import (
+    detect_layout,
+    has_cadene_keys,
+    has_timm_se_widths,
+    infer_config,
+    match_model_name,
+    stride_is_ambiguous,
+)
 from senet.weights.features import FeatureExtractor
 from senet.weights.preprocessing import Preprocessing
 from senet.weights.safe_load import UnsafeCheckpointError, load_state_dict_file
 
 __all__ = [
+    "AmbiguousLayoutError",
     "Converted",
     "FeatureExtractor",
     "Preprocessing",
@@ -26,9 +35,12 @@ __all__ = [
     "convert_file",
     "convert_state_dict",
     "detect_layout",
+    "has_cadene_keys",
+    "has_timm_se_widths",
     "infer_config",
     "load_state_dict_file",
     "load_state_dict_into",
     "read_weights_file",
     "match_model_name",
+    "stride_is_ambiguous",
 ]

@@ -8,7 +8,9 @@ Both descend from the PyTorch port of the official Caffe models. Differences fro
   ``last_linear``;
 - SE-ResNet bottlenecks stride the first 1x1 (as the Caffe models); SE-ResNeXt and SENet-154
   stride the grouped 3x3;
-- SENet-154 applies dropout 0.2 before the classifier (Appendix of the paper).
+- SENet-154 applies dropout 0.2 before the classifier (Appendix of the paper);
+- basic blocks (SE-ResNet-18/34) have a ReLU after ``bn2``, before the SE block, which
+  torchvision's BasicBlock lacks (``relu_before_se=True``).
 """
 
 from __future__ import annotations
@@ -58,4 +60,6 @@ def from_cadene(state_dict: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch
         and sd["layer1.0.conv2.weight"].shape[1] != sd["layer1.0.conv1.weight"].shape[0]
     )
     config = infer_config(sd, stride_in_1x1=not grouped, stem_pool_ceil=True, drop_rate=0.2 if deep else 0.0)
+    if config.block == "basic":  # SE-ResNet-18/34: conv-bn-ReLU-conv-bn-ReLU-SE (layouts.md)
+        config = config.replace(relu_before_se=True)
     return sd, config

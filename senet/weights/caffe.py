@@ -101,6 +101,26 @@ def _layer(raw: memoryview, v1: bool) -> CaffeLayer:
     return layer
 
 
+# The first tag of a NetParameter: name (field 1), V1 layers (field 2) or layer (field 100).
+_NET_TAGS = (b"\x0a", b"\x12", b"\xa2\x06")
+
+
+def is_caffemodel(path: str | Path) -> bool:
+    """Whether ``path`` is a ``.caffemodel``: by its suffix, or by content for a file that is
+    neither safetensors (8-byte length, then ``{``), a zip (``PK``) nor a pickle (``0x80``) and
+    starts with the tag of a NetParameter field."""
+    path = Path(path)
+    if path.suffix == ".caffemodel":
+        return True
+    if not path.is_file():
+        return False
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    if len(head) < 2 or head[8:9] == b"{" or head[:2] == b"PK" or head[:1] == b"\x80":
+        return False
+    return head.startswith(_NET_TAGS)
+
+
 def read_caffemodel(path: str | Path) -> dict[str, CaffeLayer]:
     """Every layer of a .caffemodel by name (``layer`` field 100, or V1 ``layers`` field 2)."""
     path = Path(path)

@@ -27,9 +27,18 @@ def config_to_json(config: ResNetConfig) -> str:
     return json.dumps(dataclasses.asdict(config), sort_keys=True)
 
 
-def config_from_json(text: str) -> ResNetConfig:
-    """The inverse of :func:`config_to_json`; a bad field is an error naming it."""
+def _relu_before_se_default(raw: Mapping[str, Any], source: str) -> bool:
+    """``relu_before_se`` for a file written before that field existed: True for a basic-block
+    network converted from the Cadene / timm-legacy layout, whose blocks have that ReLU
+    (layouts.md) although the converter of that version left it out; False for all others."""
+    return source == "cadene" and raw.get("block") == "basic"
+
+
+def config_from_json(text: str, *, source: str = "") -> ResNetConfig:
+    """The inverse of :func:`config_to_json`; a bad field is an error naming it. ``source`` (the
+    file's ``senet.source``) fills fields that files of earlier versions lack."""
     raw: dict[str, Any] = json.loads(text)
+    raw.setdefault("relu_before_se", _relu_before_se_default(raw, source))
     raw["stages"] = tuple(Stage(**row) for row in raw["stages"])
     raw["se"] = None if raw.get("se") is None else SEConfig(**raw["se"])
     raw["se_stages"] = tuple(raw.get("se_stages", (1, 2, 3, 4)))

@@ -8,6 +8,7 @@ and :func:`build_converted`.
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -17,15 +18,27 @@ from torch import nn
 
 from senet.models.resnet import ResNet, ResNetConfig
 from senet.weights.cadene import from_cadene
-from senet.weights.caffe import from_caffe, read_synsets
+from senet.weights.caffe import from_caffe, is_caffemodel, read_synsets
 from senet.weights.checkpoint import config_from_json, save_weights_file
-from senet.weights.detect import detect_layout, match_model_name
+from senet.weights.detect import (
+    detect_layout,
+    has_cadene_keys,
+    has_timm_se_widths,
+    match_model_name,
+    stride_is_ambiguous,
+)
 from senet.weights.preprocessing import Preprocessing
 from senet.weights.safe_load import load_state_dict_file
 from senet.weights.timm import from_timm
 
 Source = Literal["timm", "cadene", "caffe", "auto"]
 SOURCES = ("timm", "cadene", "caffe")
+FileLayout = Literal["auto", "senet", "timm", "cadene", "caffe"]
+"""How :func:`read_weights_file` reads a file: detect (``auto``), or the caller's statement."""
+
+
+class AmbiguousLayoutError(ValueError):
+    """A state dict whose layout decides the network but cannot be read off its tensors."""
 
 
 @dataclass
@@ -94,7 +107,7 @@ def convert_file(
 ) -> Converted:
     """Read and convert a checkpoint: ``caffe`` (.caffemodel), ``timm``, ``cadene`` or ``auto``."""
     path = Path(path)
-    if source == "caffe" or (source == "auto" and path.suffix == ".caffemodel"):
+    if source == "caffe" or (source == "auto" and is_caffemodel(path)):
         wnids = read_synsets(synsets) if synsets is not None else None
         sd, config, prep = from_caffe(path, synsets=wnids)
         return Converted(sd, config, match_model_name(config), prep, "caffe")
@@ -108,7 +121,7 @@ def convert_file(
 
 def from_senet_file(state_dict: dict[str, torch.Tensor], metadata: dict[str, str]) -> Converted:
     """A checkpoint written by :meth:`Converted.save` (config in its metadata)."""
-    config = config_from_json(metadata["senet.config"])
+    config = config_from_json(metadata["senet.config"], source=metadata.get("senet.source", ""))
     prep_raw = json.loads(metadata.get("senet.preprocessing") or "{}")
     prep = Preprocessing.from_dict(prep_raw) if prep_raw else None
     return Converted(
@@ -116,17 +129,57 @@ def from_senet_file(state_dict: dict[str, torch.Tensor], metadata: dict[str, str
     )
 
 
-def read_weights_file(path: str | Path) -> tuple[dict[str, torch.Tensor], Converted | None]:
+def read_weights_file(
+    path: str | Path, *, layout: FileLayout = "auto", target: ResNetConfig | None = None
+) -> tuple[dict[str, torch.Tensor], Converted | None]:
     """The state dict of ``path`` and, when the file fixes its own network, that network as a
-    :class:`Converted`: a senet checkpoint (its config wins over the registered one, e.g. for
-    stride placement) or a Cadene file. None for a plain state dict in senet names, which
-    loads into the registered model (:func:`load_state_dict_into`)."""
+    :class:`Converted`; None for a state dict in senet names, which loads into the registered
+    model ``target`` (:func:`load_state_dict_into`).
+
+    ``layout="auto"`` tells the file apart: a senet checkpoint (config in its metadata, which
+    wins over the registered one), a ``.caffemodel``, Cadene / timm-legacy key names, or timm's
+    SE widths (:func:`has_timm_se_widths`) are converted; a bottleneck state dict in torchvision
+    names whose stride placement would change the network (:func:`stride_is_ambiguous`) raises
+    :class:`AmbiguousLayoutError`. Any other ``layout`` is the caller's statement: ``"senet"``
+    loads the tensors into ``target`` as they are; ``"timm"``, ``"cadene"``, ``"caffe"`` convert.
+    """
+    if layout == "caffe" or (layout == "auto" and is_caffemodel(path)):
+        converted = convert_file(path, source="caffe")
+        return converted.state_dict, converted
     state_dict, metadata = load_state_dict_file(path)
     if "senet.config" in metadata:
+        if layout not in ("auto", "senet"):
+            raise ValueError(
+                f"{path} is a senet checkpoint (its config is in its metadata), not a {layout} file"
+            )
         return state_dict, from_senet_file(state_dict, metadata)
-    if detect_layout(state_dict) == "cadene":
+    if layout in ("timm", "cadene"):
+        return state_dict, convert_state_dict(state_dict, layout)
+    if layout == "senet":
+        return state_dict, None
+    if has_cadene_keys(state_dict):
         return state_dict, convert_state_dict(state_dict, "cadene")
+    own_rounding = target is not None and target.se is not None and target.se.divisor == 8
+    if has_timm_se_widths(state_dict) and not own_rounding:
+        return state_dict, convert_state_dict(state_dict, "timm")
+    if stride_is_ambiguous(state_dict, target):
+        raise AmbiguousLayoutError(_ambiguous_message(Path(path)))
     return state_dict, None
+
+
+def _ambiguous_message(path: Path) -> str:
+    """The refusal of :func:`read_weights_file`: the file, both readings, the command to convert."""
+    out = path.with_name(path.stem + ("-timm" if path.suffix == ".safetensors" else "") + ".safetensors")
+    return (
+        f"{path}: cannot tell this file's layout from its tensors. It holds bottleneck blocks in "
+        f"torchvision key names without senet metadata, which is either a timm / torchvision "
+        f"checkpoint (stride on the 3x3 convolution) or a state dict saved from a senet model "
+        f"(stride on the first 1x1, as the registered model): the same tensors, different networks "
+        f"and outputs. If it comes from timm or torchvision, convert it once:\n"
+        f"    senet convert --from timm {shlex.quote(str(path))} --to {shlex.quote(str(out))}\n"
+        f"and load {out}; if it is senet's own state dict, say so with layout='senet' "
+        f"(or give stride_in_1x1=...)."
+    )
 
 
 def load_state_dict_into(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> nn.Module:

@@ -21,16 +21,23 @@ from senet.zoo import MODELS
 
 Layout = Literal["timm", "cadene"]
 _CADENE_MARKERS = ("layer0.", "last_linear.")
+_SE_FC1 = re.compile(r"layer\d+\.\d+\.se\.fc1\.weight")
+
+
+def has_cadene_keys(state_dict: Mapping[str, torch.Tensor]) -> bool:
+    """Whether any key is a Cadene / timm-legacy name (``layer0.*``, ``*.se_module.*``, ``last_linear.*``)."""
+    return any(k.startswith(_CADENE_MARKERS) or ".se_module." in k for k in state_dict)
 
 
 def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> Layout:
     """``"cadene"`` for the Cadene / timm-legacy names, ``"timm"`` for torchvision-style names.
 
     timm's current layout and ``senet``'s own names are the same; only the stride placement
-    differs, which no key reveals (see docs/weights.md).
+    differs, which no key reveals (see docs/weights.md, :func:`has_timm_se_widths` and
+    :func:`stride_is_ambiguous`).
     """
     keys = list(state_dict)
-    if any(k.startswith(_CADENE_MARKERS) or ".se_module." in k for k in keys):
+    if has_cadene_keys(state_dict):
         return "cadene"
     if ("conv1.weight" in state_dict or "conv1.0.weight" in state_dict) and "fc.weight" in state_dict:
         return "timm"
@@ -38,6 +45,35 @@ def detect_layout(state_dict: Mapping[str, torch.Tensor]) -> Layout:
         f"unrecognised checkpoint layout: expected 'conv1.weight' + 'fc.weight' (timm) or "
         f"'layer0.*' + 'last_linear.*' (Cadene); first keys are {keys[:5]}"
     )
+
+
+def _se_pairs(state_dict: Mapping[str, torch.Tensor]) -> list[tuple[int, int]]:
+    """(C, C') of every SE block in senet / timm names: W1 (``se.fc1``) maps C to C'."""
+    found = (v.shape for k, v in state_dict.items() if _SE_FC1.fullmatch(k))
+    return [(shape[1], shape[0]) for shape in found if len(shape) >= 2]
+
+
+def has_timm_se_widths(state_dict: Mapping[str, torch.Tensor]) -> bool:
+    """Whether the SE widths C' prove timm's current layout: C / 16 rounded to a multiple of 8
+    fits every block and the paper's floor(C / 16) does not (layouts.md; e.g. C = 64 gets 8, not
+    4). Networks whose every C is a multiple of 128 (SE-ResNet-50 and deeper, SE-ResNeXt) have
+    equal widths under both rules: their SE widths prove nothing."""
+    pairs = _se_pairs(state_dict)
+    timm, paper = SEConfig(divisor=8), SEConfig()
+    return (
+        bool(pairs)
+        and all(timm.hidden_channels(c) == h for c, h in pairs)
+        and not all(paper.hidden_channels(c) == h for c, h in pairs)
+    )
+
+
+def stride_is_ambiguous(state_dict: Mapping[str, torch.Tensor], target: ResNetConfig | None) -> bool:
+    """Whether a state dict in senet / torchvision / timm names (no metadata) gives a different
+    network as ``target`` (stride as the registered model) than as timm / torchvision weights
+    (stride on the 3x3, Sec. "Layouts" of docs/weights.md): bottleneck blocks in the file and a
+    ``target`` with ``stride_in_1x1``. No tensor tells the two apart (the shapes are equal)."""
+    bottleneck = "layer1.0.conv3.weight" in state_dict
+    return bottleneck and target is not None and target.block == "bottleneck" and target.stride_in_1x1
 
 
 def _shape(sd: Mapping[str, torch.Tensor], key: str) -> tuple[int, ...]:

@@ -23,10 +23,10 @@ from torch import nn
 
 from senet.config import ConfigError, from_dict
 from senet.io import fsync_path, write_atomic
-from senet.models.resnet import ResNet
+from senet.models.resnet import ResNet, ResNetConfig
 from senet.spec import ModelSpec, from_legacy
 from senet.weights.card import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, ModelCard, card_of
-from senet.weights.convert import Converted, from_senet_file, read_weights_file
+from senet.weights.convert import Converted, FileLayout, read_weights_file
 from senet.weights.preprocessing import Preprocessing
 from senet.weights.safe_load import load_state_dict_file
 from senet.zoo import MODELS
@@ -57,8 +57,12 @@ def save_pretrained(model: nn.Module, folder: str | Path, **card: Any) -> Path:
     return folder
 
 
-def read_source(path: str | Path) -> tuple[dict[str, torch.Tensor], ModelCard]:
-    """The weights at ``path`` and the card of the network they belong to (see the module doc)."""
+def read_source(
+    path: str | Path, *, layout: FileLayout = "auto", target: ResNetConfig | None = None
+) -> tuple[dict[str, torch.Tensor], ModelCard | None]:
+    """The weights at ``path`` and the card of the network they belong to (see the module doc);
+    None for a plain state dict in senet names, which fits only a named model. ``layout`` and
+    ``target`` (the named model's configuration) go to :func:`read_weights_file`."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
@@ -80,15 +84,9 @@ def read_source(path: str | Path) -> tuple[dict[str, torch.Tensor], ModelCard]:
         state_dict, metadata = load_state_dict_file(path)
         if "config" in metadata and "data_info" in metadata:
             return state_dict, _training_card(metadata, str(path))
-        if "senet.config" in metadata:
-            converted = from_senet_file(state_dict, metadata)
-            return converted.state_dict, _converted_card(converted)
-    state_dict, converted = read_weights_file(path)
+    state_dict, converted = read_weights_file(path, layout=layout, target=target)
     if converted is None:
-        raise PlainStateDictError(
-            f"{path}: a state dict without senet metadata; give the model name to load it into "
-            "(create_model(NAME, weights=...) or --model NAME)"
-        )
+        return state_dict, None
     return converted.state_dict, _converted_card(converted)
 
 

@@ -16,7 +16,8 @@ from senet.weights.convert import convert_file
 
 
 def test_cadene_file_round_trip(tmp_path: Path) -> None:
-    ref = randomize(create_model("se_resnet18", stem_pool_ceil=True, num_classes=10))
+    # the legacy SE-ResNet-18 network: ceil-mode stem pool and the ReLU before SE (layouts.md)
+    ref = randomize(create_model("se_resnet18", stem_pool_ceil=True, relu_before_se=True, num_classes=10))
     torch.save(to_cadene(ref.state_dict(), deep_stem=False, counters=True), tmp_path / "legacy.pth")
     out = tmp_path / "se_resnet18.safetensors"
     argv = f"convert --from cadene {tmp_path / 'legacy.pth'} --to {out} --model se_resnet18".split()
@@ -56,5 +57,8 @@ def test_plain_state_dict_loads_into_registered_model(tmp_path: Path) -> None:
     x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(model(x), ref(x))
+    # 1000 classes vs 5 in the file: fine-tuning (issue 12) keeps the backbone, re-initialises the head
+    tuned = create_model("resnet18", weights=tmp_path / "plain.pth")
+    assert tuned.fc.out_features == 1000 and torch.equal(tuned.conv1.weight, ref.conv1.weight)
     with pytest.raises(ValueError, match="do not fit"):
-        create_model("resnet18", weights=tmp_path / "plain.pth")  # 1000 classes vs 5 in the file
+        create_model("resnet34", weights=tmp_path / "plain.pth")  # another network: an error

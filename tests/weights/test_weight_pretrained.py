@@ -44,7 +44,7 @@ def test_offline_error_says_where_to_put_the_file(offline: Path) -> None:
 
 
 def _fake_entry(tmp_path: Path) -> tuple[hub.PretrainedEntry, bytes, torch.nn.Module]:
-    ref = randomize(create_model("se_resnet18", stem_pool_ceil=True))
+    ref = randomize(create_model("se_resnet18", stem_pool_ceil=True, relu_before_se=True))  # the legacy net
     buffer = io.BytesIO()
     torch.save(to_cadene(ref.state_dict(), deep_stem=False), buffer)
     data = buffer.getvalue()
