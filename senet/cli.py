@@ -13,10 +13,12 @@ from senet.commands import complexity as complexity_cmd
 from senet.commands import convert as convert_cmd
 from senet.commands import eval as eval_cmd
 from senet.commands import export as export_cmd
+from senet.commands import models as models_cmd
 from senet.commands import predict as predict_cmd
 from senet.commands import train as train_cmd
 
 COMMANDS = [
+    models_cmd,
     complexity_cmd,
     convert_cmd,
     export_cmd,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import urllib.error
@@ -10,10 +11,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from local_server import Route, serve
 from weight_fixtures import randomize, to_cadene
 
 from senet.api import create_model, list_models
 from senet.weights import pretrained as hub
+from senet.weights.convert import convert_state_dict
+
+URLOPEN = urllib.request.urlopen  # before any test replaces it
 
 
 @pytest.fixture
@@ -22,6 +27,7 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         raise urllib.error.URLError("network unreachable (test)")
 
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(torch.hub, "urlopen", refuse)  # torch.hub's downloader imported it by name
     monkeypatch.setenv("SENET_CACHE", str(tmp_path))
     return tmp_path
 
@@ -69,11 +75,79 @@ def test_cached_file_is_verified_and_loaded(offline: Path, monkeypatch: pytest.M
 
 def test_download_writes_only_verified_files(offline: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     entry, data, _ = _fake_entry(offline)
-    served = {"body": data}
-    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: io.BytesIO(served["body"]))
-    assert hub.download(entry).read_bytes() == data
-    (offline / entry.filename).unlink()
-    served["body"] = b"corrupted"
-    with pytest.raises(hub.PretrainedUnavailableError, match="does not match"):
-        hub.download(entry)
+    monkeypatch.setattr(torch.hub, "urlopen", URLOPEN)  # the server is on 127.0.0.1
+    monkeypatch.setenv("no_proxy", "*")
+    with serve() as server:
+        entry = dataclasses.replace(entry, urls=(server.url("/" + entry.filename),))
+        served = server.routes["/" + entry.filename] = Route(data)
+        assert hub.download(entry, progress=False).read_bytes() == data
+        (offline / entry.filename).unlink()
+        served.body = b"corrupted"
+        with pytest.raises(hub.PretrainedUnavailableError, match="does not match"):
+            hub.download(entry, progress=False)
     assert list(offline.iterdir()) == []
+
+
+def test_every_tag_converts_into_its_model() -> None:
+    """Each entry's layout, converted from a state dict of its model's shapes (meta device),
+    names that model: the registry only lists networks senet builds exactly."""
+    for tag, entry in hub.TAGS.items():
+        with torch.device("meta"):
+            sd = create_model(entry.model).state_dict()
+        if entry.layout == "cadene":
+            sd = to_cadene(sd, deep_stem=entry.model == "senet154")
+        converted = convert_state_dict(sd, entry.layout)  # type: ignore[arg-type]
+        assert converted.model_name == entry.model, tag
+        assert converted.config.stride_in_1x1 == (
+            entry.layout == "cadene" and "resnext" not in tag and "154" not in tag
+        )
+
+
+def test_tags_mirrors_and_hashes() -> None:
+    assert len(hub.TAGS) >= 15 and set(hub.PRETRAINED) <= {e.model for e in hub.TAGS.values()}
+    for tag, entry in hub.TAGS.items():
+        assert tag == f"{entry.model}.{entry.origin}" and "." not in entry.origin
+        assert entry.hash_prefix and all(url.endswith("/" + entry.filename) for url in entry.urls)
+        assert entry.verification == ("sha256" if entry.sha256 else "prefix only")
+        assert entry.top1 is not None and 70 < entry.top1 < 90 and entry.top1_source
+        insecure = [url for url in entry.urls if not url.startswith("https://")]
+        assert all(url.startswith("http://data.lip6.fr/") for url in insecure), tag
+        assert list(entry.urls) == [url for url in entry.urls if url not in insecure] + insecure  # http last
+    for model, entry in hub.PRETRAINED.items():
+        assert entry.url.startswith("https://"), f"{model}'s default must have an https mirror"
+        assert hub.pretrained_tags(model)[0] == entry.tag == hub.default_tag(model)
+
+
+def test_lookup_by_tag_origin_or_model() -> None:
+    assert hub.get_entry("se_resnet50").tag == "se_resnet50.cadene"
+    assert hub.get_entry("se_resnet50.timm_ra2").layout == "timm"
+    assert hub.get_entry("se_resnet50", "timm_ra2") is hub.get_entry("se_resnet50", "se_resnet50.timm_ra2")
+    assert hub.get_entry("se_resnet50.timm_a1", True).preprocessing.crop_fraction == 0.95
+    with pytest.raises(ValueError, match="is for 'senet154'"):
+        hub.get_entry("se_resnet50", "senet154.gluon")
+    with pytest.raises(KeyError, match="se_resnet50.cadene"):
+        hub.get_entry("se_resnet50.nope")
+    with pytest.raises(KeyError, match="no pretrained weights registered for 'resnet50'"):
+        hub.get_entry("resnet50")
+    assert hub.pretrained_tags("senet154") == ["senet154.timm_legacy", "senet154.cadene", "senet154.gluon"]
+    assert hub.pretrained_tags("*.gluon") == [
+        "se_resnext101_32x4d.gluon", "se_resnext50_32x4d.gluon", "senet154.gluon"
+    ]  # fmt: skip
+    assert hub.pretrained_tags("resnet*") == [] and hub.default_tag("resnet50") is None
+
+
+def test_load_by_tag_from_a_local_server(offline: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    entry, data, ref = _fake_entry(offline)
+    monkeypatch.setattr(torch.hub, "urlopen", URLOPEN)
+    monkeypatch.setenv("no_proxy", "*")
+    with serve() as server:
+        server.routes["/" + entry.filename] = Route(data)
+        urls = (server.url("/gone/" + entry.filename), server.url("/" + entry.filename))
+        entry = dataclasses.replace(entry, urls=urls, origin="local")
+        monkeypatch.setitem(hub.TAGS, entry.tag, entry)
+        model = hub.load_pretrained("se_resnet18.local")
+    assert model.preprocessing == entry.preprocessing and not model.training
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), ref(x), rtol=1e-5, atol=1e-5)
+    assert hub.convert_pretrained("se_resnet18.local").source == "se_resnet18.local"  # from the cache now
