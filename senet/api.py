@@ -16,37 +16,55 @@ from torch import nn
 
 from senet.models.resnet import ResNet, ResNetConfig
 from senet.weights.adapt import load_adapted
-from senet.weights.card import card_of
+from senet.weights.card import ModelCard, card_of
 from senet.weights.convert import FileLayout
 from senet.weights.features import STAGES, FeatureExtractor
-from senet.weights.model_dir import PlainStateDictError, read_source, save_pretrained
-from senet.weights.pretrained import load_pretrained
+from senet.weights.model_dir import PlainStateDictError, converted_card, read_source, save_pretrained
+from senet.weights.pretrained import convert_pretrained, get_entry, pretrained_tags, split_tag
 from senet.zoo import MODELS
 
 
 def create_model(
-    name: str | None = None, pretrained: bool = False, weights: str | Path | None = None, **overrides: Any
+    name: str | None = None,
+    pretrained: bool | str = False,
+    weights: str | Path | None = None,
+    **overrides: Any,
 ) -> nn.Module:
     """Build the registered model ``name``; ``overrides`` go to its builder (e.g. ``num_classes``).
 
     ``weights=SOURCE`` loads a model folder (:func:`save_pretrained`), a training checkpoint, a
     file written by ``senet convert``, or a foreign checkpoint whose layout is recognised (see
     docs/weights.md); ``name`` may then be omitted (the weights' card names the network).
-    ``pretrained=True`` loads the registered public weights. With weights, ``num_classes`` other
-    than the weights' re-initialises the classifier and ``in_chans`` adapts the first convolution
-    (fine-tuning; one line on stderr says so). An unknown name raises
+    ``pretrained=True`` loads the model's default published weights, ``pretrained="timm_ra2"``
+    (or a name ``"se_resnet50.timm_ra2"``) a tagged set (``senet models --pretrained`` lists
+    them), downloaded into torch.hub's cache and hash-checked. With weights, ``num_classes``
+    other than the weights' re-initialises the classifier and ``in_chans`` adapts the first
+    convolution (fine-tuning; one line on stderr says so). An unknown name raises
     :class:`senet.registry.UnknownNameError` naming the closest models.
     """
     if pretrained and weights is not None:
-        raise ValueError("give either pretrained=True or weights=PATH, not both")
+        raise ValueError("give either pretrained=... or weights=PATH, not both")
+    if name is not None and "." in name:  # a pretrained tag: se_resnet50.timm_ra2
+        name, pretrained = split_tag(name)[0], name
     if weights is not None:
         return load_weights(name, weights, **overrides)
     if name is None:
         raise ValueError("create_model: name a registered model (senet.list_models() lists them)")
     entry = MODELS.get(name)  # an unknown name fails here, before any download
     if pretrained:
-        return load_pretrained(name, **overrides)
+        return load_published(name, pretrained, **overrides)
     return entry.build(**overrides)
+
+
+def load_published(name: str, pretrained: bool | str = True, **overrides: Any) -> nn.Module:
+    """The registered published weights of ``name`` (see :func:`create_model`), fitted to
+    ``overrides`` like any weights, with their card (preprocessing, reported top-1, license)."""
+    entry = get_entry(name, pretrained)
+    converted = convert_pretrained(name, pretrained)
+    card = dataclasses.replace(
+        converted_card(converted), reported_top1=entry.top1, license=entry.license or "", source=entry.tag
+    )
+    return _fitted(card, converted.state_dict, overrides)
 
 
 def load_weights(
@@ -77,6 +95,11 @@ def load_weights(
         card = card_of(_meta_build(name), name=name, source=str(source))
     if name is not None and card.name not in (None, name):
         raise ValueError(f"{source} holds weights for {card.name!r}, not {name!r}")
+    return _fitted(card, state_dict, overrides)
+
+
+def _fitted(card: ModelCard, state_dict: dict[str, torch.Tensor], overrides: dict[str, Any]) -> nn.Module:
+    """The card's network built with ``overrides``, the weights loaded and fitted, in eval mode."""
     model = card.build(**overrides)
     load_adapted(model, state_dict)
     same_classes = card.num_classes == getattr(model.config, "num_classes", card.num_classes)
@@ -101,6 +124,11 @@ def create_feature_extractor(name: str, *, stages: Sequence[str] = STAGES, **kwa
 __all__ = ["create_feature_extractor", "create_model", "list_models", "load_weights", "save_pretrained"]
 
 
-def list_models(pattern: str = "*") -> list[str]:
-    """Registered model names matching the shell-style ``pattern`` (e.g. ``"se_*"``), sorted."""
+def list_models(pattern: str = "*", *, pretrained: bool = False) -> list[str]:
+    """Registered model names matching the shell-style ``pattern`` (e.g. ``"se_*"``), sorted;
+    with ``pretrained=True`` the tags of published weights instead (``se_resnet50.cadene`` ...,
+    each model's default first), whose tag or model name matches ``pattern``: each is a name
+    :func:`create_model` takes."""
+    if pretrained:
+        return pretrained_tags(pattern)
     return MODELS.names(pattern)

@@ -87,7 +87,7 @@ def read_source(
     state_dict, converted = read_weights_file(path, layout=layout, target=target)
     if converted is None:
         return state_dict, None
-    return converted.state_dict, _converted_card(converted)
+    return converted.state_dict, converted_card(converted)
 
 
 def _read_model_folder(folder: Path) -> tuple[dict[str, torch.Tensor], ModelCard]:
@@ -124,7 +124,7 @@ def _training_card(metadata: dict[str, str], where: str) -> ModelCard:
     )
 
 
-def _converted_card(converted: Converted) -> ModelCard:
+def converted_card(converted: Converted) -> ModelCard:
     """The card of a converted ResNet-family file (its config fixes stride, stem, SE width)."""
     return ModelCard(
         family=ResNet.__name__,

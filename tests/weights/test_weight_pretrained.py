@@ -151,3 +151,14 @@ def test_load_by_tag_from_a_local_server(offline: Path, monkeypatch: pytest.Monk
     with torch.no_grad():
         torch.testing.assert_close(model(x), ref(x), rtol=1e-5, atol=1e-5)
     assert hub.convert_pretrained("se_resnet18.local").source == "se_resnet18.local"  # from the cache now
+
+
+def test_published_weights_fine_tune_and_carry_their_card(offline: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    entry, data, ref = _fake_entry(offline)
+    monkeypatch.setitem(hub.PRETRAINED, "se_resnet18", entry)
+    (offline / entry.filename).write_bytes(data)
+    tuned = create_model("se_resnet18", pretrained=True, num_classes=5, in_chans=1)
+    assert tuned.fc.out_features == 5 and tuned.conv1.weight.shape[1] == 1
+    assert torch.allclose(tuned.conv1.weight, ref.conv1.weight.sum(1, keepdim=True))
+    assert torch.equal(tuned.layer4[1].se.fc2.weight, ref.layer4[1].se.fc2.weight)  # the backbone loaded
+    assert tuned.card.source == entry.tag and tuned.card.reported_top1 == entry.top1
