@@ -1,4 +1,5 @@
-"""``senet convert --from {timm,cadene,caffe} IN --to OUT.safetensors``: foreign weights -> senet."""
+"""``senet convert --from {timm,cadene,caffe} IN --to OUT``: foreign weights -> a senet model folder
+(or, for ``OUT.safetensors``, one file with the configuration in its metadata)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Literal
 
 from senet.options import add_options, build
 from senet.weights.convert import convert_file
+from senet.weights.model_dir import card_fields, save_pretrained
 
 Source = Literal["timm", "cadene", "caffe"]  # senet.weights.convert.SOURCES
 
@@ -21,7 +23,8 @@ class ConvertOptions:
     source: Source
     """The layout of the input."""
     output: str
-    """The .safetensors file to write."""
+    """Where to write: a model folder (config.json + model.safetensors + README.md, the format every
+    senet command reads), or a single .safetensors file with the config in its metadata."""
     model: str | None = None
     """The expected senet model name; an error if the input holds another network."""
     synsets: str | None = None
@@ -31,7 +34,7 @@ class ConvertOptions:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "convert",
-        help="convert timm / Cadene / Caffe weights to a senet safetensors file",
+        help="convert timm / Cadene / Caffe weights to a senet model folder",
         description="Map a foreign checkpoint onto the matching senet network (stride placement, "
         "SE width and head read from the file) and write a safetensors file whose metadata holds "
         "the configuration and preprocessing. See docs/weights.md.",
@@ -47,8 +50,12 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{opts.input} holds a {converted.model_name or 'custom'} network, not {opts.model!r}"
         )
-    out = converted.save(opts.output)
+    if opts.output.endswith(".safetensors"):
+        out = converted.save(opts.output)
+    else:
+        out = save_pretrained(converted.build(), opts.output, **card_fields(converted))
     name = converted.model_name or "custom ResNet (config in metadata)"
     print(f"{opts.input} ({opts.source}) -> {out}: {name}, {len(converted.state_dict)} tensors, "
-          f"stride_in_1x1={converted.config.stride_in_1x1}, stem_pool_ceil={converted.config.stem_pool_ceil}")  # fmt: skip
+          f"stride_in_1x1={converted.config.stride_in_1x1}, stem_pool_ceil={converted.config.stem_pool_ceil}, "
+          f"relu_before_se={converted.config.relu_before_se}")  # fmt: skip
     return 0

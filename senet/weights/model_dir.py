@@ -124,6 +124,12 @@ def _training_card(metadata: dict[str, str], where: str) -> ModelCard:
     )
 
 
+def card_fields(converted: Converted) -> dict[str, Any]:
+    """The :func:`save_pretrained` card fields of a converted file: name, preprocessing, source."""
+    card = converted_card(converted)
+    return {"name": card.name, "preprocessing": card.preprocessing, "source": card.source}
+
+
 def converted_card(converted: Converted) -> ModelCard:
     """The card of a converted ResNet-family file (its config fixes stride, stem, SE width)."""
     return ModelCard(

@@ -141,3 +141,19 @@ def test_eval_and_predict_take_a_model_folder(tmp_path: Path, capsys: pytest.Cap
     assert main(["predict", image, "--weights", str(folder), "--top", "3", "--json"]) == 0
     ranked = json.loads(capsys.readouterr().out)[0]["top"]
     assert sorted(r["class"] for r in ranked) == ["bird", "cat", "dog"]
+
+
+def test_convert_writes_a_model_folder_every_command_reads(tmp_path: Path) -> None:
+    from senet.cli import main
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from weight_fixtures import randomize, to_cadene
+
+    ref = randomize(senet.create_model("se_resnet18", stem_pool_ceil=True, relu_before_se=True))
+    torch.save(to_cadene(ref.state_dict(), deep_stem=False), tmp_path / "legacy.pth")
+    assert main(["convert", str(tmp_path / "legacy.pth"), "--from", "cadene", "--to", str(tmp_path / "m")]) == 0
+    card = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert card["name"] == "se_resnet18" and card["config"]["relu_before_se"] is True
+    loaded = senet.create_model(weights=tmp_path / "m")
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(X), ref(X), rtol=1e-5, atol=1e-5)
