@@ -51,8 +51,8 @@ def _require(module: str, why: str) -> None:
 def _quiet_exporter() -> Iterator[None]:
     """Silence notices that do not concern the result: the exporter's (torchvision ops senet does
     not use, pytree deprecations) and the symbolic-shape solver's tracebacks when it cannot
-    simplify a ceil-mode max-pool's size guard (the guard stays in the graph; the export
-    succeeds). Errors still propagate."""
+    simplify a ceil-mode max-pool's size guard (the export succeeds and matches eager at other
+    sizes). Errors still propagate."""
     loggers = [logging.getLogger(name) for name in _NOISY_LOGGERS]
     levels = [log.level for log in loggers]
     for log in loggers:
