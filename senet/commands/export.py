@@ -18,7 +18,7 @@ from senet.api import create_model
 from senet.config import ConfigError
 from senet.options import add_options, build
 from senet.weights.export import export_model, input_channels
-from senet.weights.onnx_export import CHECK_RTOL, check_onnx, check_shapes, preprocessing_metadata
+from senet.weights.onnx_export import CHECK_RTOL, OnnxCheck, check_onnx, check_shapes, preprocessing_metadata
 from senet.weights.preprocessing import Preprocessing
 from senet.weights.pretrained import get_entry
 from senet.weights.safe_load import is_safetensors
@@ -110,28 +110,31 @@ def run(args: argparse.Namespace) -> int:
     overrides = {} if opts.num_classes is None else {"num_classes": opts.num_classes}
     model = create_model(opts.model, pretrained=opts.pretrained, weights=opts.weights, **overrides)
     onnx = opts.format == "onnx"
+    how = opts.format
+    if onnx:
+        how = f"onnx via {'the TorchScript exporter' if opts.legacy_onnx else 'torch.export'}"
     try:
         out = export_model(model, opts.format, opts.out, input_size=size, legacy_onnx=opts.legacy_onnx,
                            external_data=opts.external_data,
                            metadata=onnx_metadata(opts, size) if onnx else None)  # fmt: skip
-        how = (
-            f"onnx via {'the TorchScript exporter' if opts.legacy_onnx else 'torch.export'}"
-            if onnx
-            else opts.format
-        )
         print(f"{opts.model} -> {out} ({how}, input size {size}, dynamic batch / height / width)")
         if not opts.check:
             return 0
         results = check_onnx(out, model, check_shapes(size, input_channels(model)), rtol=opts.check_tolerance)
-    except ModuleNotFoundError as err:
+    except ModuleNotFoundError as err:  # onnx, onnxscript or onnxruntime not installed
         print(f"senet export: error: {err}", file=sys.stderr)
         return 2
+    return report_check(results)
+
+
+def report_check(results: list[OnnxCheck]) -> int:
+    """Print one line per checked input; 1 (and the worst excess on stderr) when one fails."""
     for result in results:
         print(f"check: {result}")
     failed = [r for r in results if not r.ok]
-    if failed:
-        worst = max(failed, key=lambda r: r.max_abs_diff / r.scale)
-        print(f"senet export: error: ONNX check failed: onnxruntime differs from eager PyTorch by "
-              f"{worst.max_abs_diff:.3g} > {worst.rtol:g} x {worst.scale:.3g}", file=sys.stderr)  # fmt: skip
-        return 1
-    return 0
+    if not failed:
+        return 0
+    worst = max(failed, key=lambda r: r.max_abs_diff / r.scale)
+    print(f"senet export: error: ONNX check failed: onnxruntime differs from eager PyTorch by "
+          f"{worst.max_abs_diff:.3g} > {worst.rtol:g} x {worst.scale:.3g}", file=sys.stderr)  # fmt: skip
+    return 1

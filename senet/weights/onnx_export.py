@@ -79,12 +79,13 @@ def export_onnx(
 ) -> Path:
     """Write ``model`` called on example ``x`` (N >= 2, so that no dim specialises to 1) to ``out``.
 
-    ``dynamo=True``: ``torch.onnx.export(..., dynamo=True)`` with ``torch.export.Dim`` named
-    batch / height / width (opset: torch's default). ``dynamo=False``: the TorchScript-based
-    exporter with the same axis names as ``dynamic_axes`` (opset 17 unless given).
+    ``dynamo=True``: ``torch.onnx.export(..., dynamo=True)`` with the axes named batch / height /
+    width in ``dynamic_shapes`` (opset: torch's default). ``dynamo=False``: the TorchScript-based
+    exporter with the same names as ``dynamic_axes`` (opset 17 unless given).
     """
     out = Path(out)
-    _require("onnx", "ONNX export")
+    if external_data:  # both writers append to an existing data file
+        out.with_name(out.name + ".data").unlink(missing_ok=True)
     with _quiet_exporter():
         if dynamo:
             _require("onnxscript", "ONNX export with torch's dynamo exporter (or use the legacy exporter)")
@@ -106,6 +107,7 @@ def export_onnx(
 
 def _rewrite(path: Path, metadata: Mapping[str, str], external_data: bool) -> None:
     """Add ``metadata`` to a written model's ``metadata_props``; move its weights beside it."""
+    _require("onnx", "ONNX metadata or external data with the legacy exporter")
     import onnx
 
     proto = onnx.load(str(path))

@@ -161,6 +161,10 @@ def test_export_command_legacy_onnx_with_external_data(
     assert onnx_dims(out) == (["batch", 3, "height", "width"], ["batch", 7])
     assert read_metadata(out)["senet.model"] == "se_resnet20_cifar"
     assert run_onnxruntime(out, torch.randn(3, 3, 24, 40)).shape == (3, 7)
+    size = (tmp_path / "legacy.onnx.data").stat().st_size
+    assert main(argv.split()) == 0  # writing again replaces the data file rather than appending to it
+    assert (tmp_path / "legacy.onnx.data").stat().st_size == size
+    assert run_onnxruntime(out, torch.randn(1, 3, 32, 32)).shape == (1, 7)
 
 
 def test_export_command_check_failure_exits_non_zero(
