@@ -1,14 +1,28 @@
-"""``senet export MODEL --format onnx|torchscript|exported-program --out PATH``."""
+"""``senet export MODEL --format onnx|torchscript|exported-program --out PATH [--check]``.
+
+ONNX goes through torch's current exporter (``torch.onnx.export(..., dynamo=True)``) unless
+``--legacy-onnx``; the model name, input size and preprocessing go into its ``metadata_props``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
+from safetensors import safe_open
+
 from senet.api import create_model
+from senet.config import ConfigError
 from senet.options import add_options, build
-from senet.weights.export import export_model
+from senet.weights.export import export_model, input_channels
+from senet.weights.onnx_export import CHECK_RTOL, OnnxCheck, check_onnx, check_shapes, preprocessing_metadata
+from senet.weights.preprocessing import Preprocessing
+from senet.weights.pretrained import get_entry
+from senet.weights.safe_load import is_safetensors
+from senet.zoo import MODELS
 
 Format = Literal["onnx", "torchscript", "exported-program"]  # senet.weights.export.FORMATS
 
@@ -27,10 +41,28 @@ class ExportOptions:
     """A weights file to load first (else random initialisation)."""
     pretrained: bool = False
     """Load the registered pretrained weights."""
-    input_size: int = 224
-    """Side of the example input used for tracing."""
+    input_size: int | None = None
+    """Side of the example input used for tracing (default: the model's own, 32 for CIFAR nets)."""
     num_classes: int | None = None
     """Classifier size (random-init models only)."""
+    legacy_onnx: bool = False
+    """ONNX through torch's deprecated TorchScript-based exporter instead of torch.export (dynamo)."""
+    external_data: bool = False
+    """ONNX weights in a file beside the model (OUT.data) instead of inside the one .onnx file."""
+    check: bool = False
+    """After writing the ONNX file, compare onnxruntime with eager PyTorch at two input sizes."""
+    check_tolerance: float = CHECK_RTOL
+    """--check fails above this max |onnxruntime - eager| relative to max(1, max |eager logit|)."""
+
+    def __post_init__(self) -> None:
+        onnx_only = [name for name in ("legacy_onnx", "external_data", "check") if getattr(self, name)]
+        if self.format != "onnx" and onnx_only:
+            flags = ", ".join("--" + name.replace("_", "-") for name in onnx_only)
+            raise ConfigError(f"{flags}: ONNX only, not --format {self.format}")
+        if self.input_size is not None and self.input_size < 1:
+            raise ConfigError(f"--input-size must be >= 1, got {self.input_size}")
+        if self.check_tolerance <= 0:
+            raise ConfigError(f"--check-tolerance must be > 0, got {self.check_tolerance}")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,12 +75,66 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def weights_preprocessing(opts: ExportOptions) -> Preprocessing | None:
+    """The preprocessing recorded with the weights: the pretrained entry's, or a senet
+    safetensors file's ``senet.preprocessing`` metadata (its header only is read); else None."""
+    if opts.pretrained:
+        return get_entry(opts.model).preprocessing
+    if opts.weights is None or not is_safetensors(opts.weights):
+        return None
+    with safe_open(opts.weights, framework="pt") as fh:
+        raw = json.loads((fh.metadata() or {}).get("senet.preprocessing") or "{}")
+    return Preprocessing.from_dict(raw) if raw else None
+
+
+def onnx_metadata(opts: ExportOptions, input_size: int) -> dict[str, str]:
+    """``metadata_props`` of the export: model name, input size and preprocessing (the weights'
+    where they record it, else the ImageNet defaults; ``senet.preprocessing`` says which)."""
+    prep = weights_preprocessing(opts)
+    props = preprocessing_metadata(prep or Preprocessing())
+    if prep is None:
+        del props["senet.label_order"]  # an ImageNet label order says nothing about these weights
+    return {
+        "senet.model": opts.model,
+        "senet.input_size": str(input_size),
+        "senet.preprocessing": "ImageNet defaults" if prep is None else "weights",
+        **props,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     opts = build(args, ExportOptions)
     if not opts.out:
         raise ValueError("--out: give the output path (.onnx / .pt / .pt2)")
+    size = opts.input_size or MODELS.get(opts.model).input_size
     overrides = {} if opts.num_classes is None else {"num_classes": opts.num_classes}
     model = create_model(opts.model, pretrained=opts.pretrained, weights=opts.weights, **overrides)
-    out = export_model(model, opts.format, opts.out, input_size=opts.input_size)
-    print(f"{opts.model} -> {out} ({opts.format}, dynamic batch / height / width)")
-    return 0
+    onnx = opts.format == "onnx"
+    how = opts.format
+    if onnx:
+        how = f"onnx via {'the TorchScript exporter' if opts.legacy_onnx else 'torch.export'}"
+    try:
+        out = export_model(model, opts.format, opts.out, input_size=size, legacy_onnx=opts.legacy_onnx,
+                           external_data=opts.external_data,
+                           metadata=onnx_metadata(opts, size) if onnx else None)  # fmt: skip
+        print(f"{opts.model} -> {out} ({how}, input size {size}, dynamic batch / height / width)")
+        if not opts.check:
+            return 0
+        results = check_onnx(out, model, check_shapes(size, input_channels(model)), rtol=opts.check_tolerance)
+    except ModuleNotFoundError as err:  # onnx, onnxscript or onnxruntime not installed
+        print(f"senet export: error: {err}", file=sys.stderr)
+        return 2
+    return report_check(results)
+
+
+def report_check(results: list[OnnxCheck]) -> int:
+    """Print one line per checked input; 1 (and the worst excess on stderr) when one fails."""
+    for result in results:
+        print(f"check: {result}")
+    failed = [r for r in results if not r.ok]
+    if not failed:
+        return 0
+    worst = max(failed, key=lambda r: r.max_abs_diff / r.scale)
+    print(f"senet export: error: ONNX check failed: onnxruntime differs from eager PyTorch by "
+          f"{worst.max_abs_diff:.3g} > {worst.rtol:g} x {worst.scale:.3g}", file=sys.stderr)  # fmt: skip
+    return 1
