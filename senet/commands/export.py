@@ -12,16 +12,15 @@ import sys
 from dataclasses import dataclass, field
 from typing import Literal
 
-from safetensors import safe_open
+import torch
 
 from senet.api import create_model
 from senet.config import ConfigError
 from senet.options import add_options, build
+from senet.train.rundir import weights_source
 from senet.weights.export import export_model, input_channels
 from senet.weights.onnx_export import CHECK_RTOL, OnnxCheck, check_onnx, check_shapes, preprocessing_metadata
 from senet.weights.preprocessing import Preprocessing
-from senet.weights.pretrained import get_entry
-from senet.weights.safe_load import is_safetensors
 from senet.zoo import MODELS
 
 Format = Literal["onnx", "torchscript", "exported-program"]  # senet.weights.export.FORMATS
@@ -38,7 +37,9 @@ class ExportOptions:
     out: str = ""
     """The output path (.onnx / .pt / .pt2)."""
     weights: str | None = None
-    """A weights file to load first (else random initialisation)."""
+    """Weights to load first: a model folder, a training run or checkpoint, a converted file, a
+    recognised foreign checkpoint (else random initialisation); their card's preprocessing and
+    label names go into the ONNX metadata, their input size is the default."""
     pretrained: bool = False
     """Load the registered pretrained weights."""
     input_size: int | None = None
@@ -75,27 +76,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def weights_preprocessing(opts: ExportOptions) -> Preprocessing | None:
-    """The preprocessing recorded with the weights: the pretrained entry's, or a senet
-    safetensors file's ``senet.preprocessing`` metadata (its header only is read); else None."""
-    if opts.pretrained:
-        return get_entry(opts.model).preprocessing
-    if opts.weights is None or not is_safetensors(opts.weights):
-        return None
-    with safe_open(opts.weights, framework="pt") as fh:
-        raw = json.loads((fh.metadata() or {}).get("senet.preprocessing") or "{}")
-    return Preprocessing.from_dict(raw) if raw else None
-
-
-def onnx_metadata(opts: ExportOptions, input_size: int) -> dict[str, str]:
-    """``metadata_props`` of the export: model name, input size and preprocessing (the weights'
-    where they record it, else the ImageNet defaults; ``senet.preprocessing`` says which)."""
-    prep = weights_preprocessing(opts)
+def onnx_metadata(model: torch.nn.Module, name: str, input_size: int) -> dict[str, str]:
+    """``metadata_props`` of the export: model name, input size, and the preprocessing and label
+    names of the weights' card where the model was loaded with weights (else the ImageNet
+    defaults; ``senet.preprocessing`` says which)."""
+    card = getattr(model, "card", None)
+    prep = card.preprocessing if card is not None else None
     props = preprocessing_metadata(prep or Preprocessing())
     if prep is None:
         del props["senet.label_order"]  # an ImageNet label order says nothing about these weights
+    if card is not None and card.labels is not None:
+        props["senet.labels"] = json.dumps(list(card.labels))
     return {
-        "senet.model": opts.model,
+        "senet.model": name,
         "senet.input_size": str(input_size),
         "senet.preprocessing": "ImageNet defaults" if prep is None else "weights",
         **props,
@@ -106,9 +99,12 @@ def run(args: argparse.Namespace) -> int:
     opts = build(args, ExportOptions)
     if not opts.out:
         raise ValueError("--out: give the output path (.onnx / .pt / .pt2)")
-    size = opts.input_size or MODELS.get(opts.model).input_size
     overrides = {} if opts.num_classes is None else {"num_classes": opts.num_classes}
-    model = create_model(opts.model, pretrained=opts.pretrained, weights=opts.weights, **overrides)
+    weights = None if opts.weights is None else weights_source(opts.weights)  # a run: its newest checkpoint
+    model = create_model(opts.model, pretrained=opts.pretrained, weights=weights, **overrides)
+    card = getattr(model, "card", None)
+    size = opts.input_size or (card.preprocessing.input_size if card is not None else None)
+    size = size or MODELS.get(opts.model).input_size
     onnx = opts.format == "onnx"
     how = opts.format
     if onnx:
@@ -116,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         out = export_model(model, opts.format, opts.out, input_size=size, legacy_onnx=opts.legacy_onnx,
                            external_data=opts.external_data,
-                           metadata=onnx_metadata(opts, size) if onnx else None)  # fmt: skip
+                           metadata=onnx_metadata(model, opts.model, size) if onnx else None)  # fmt: skip
         print(f"{opts.model} -> {out} ({how}, input size {size}, dynamic batch / height / width)")
         if not opts.check:
             return 0

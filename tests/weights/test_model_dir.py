@@ -151,7 +151,9 @@ def test_convert_writes_a_model_folder_every_command_reads(tmp_path: Path) -> No
 
     ref = randomize(senet.create_model("se_resnet18", stem_pool_ceil=True, relu_before_se=True))
     torch.save(to_cadene(ref.state_dict(), deep_stem=False), tmp_path / "legacy.pth")
-    assert main(["convert", str(tmp_path / "legacy.pth"), "--from", "cadene", "--to", str(tmp_path / "m")]) == 0
+    assert (
+        main(["convert", str(tmp_path / "legacy.pth"), "--from", "cadene", "--to", str(tmp_path / "m")]) == 0
+    )
     card = json.loads((tmp_path / "m" / "config.json").read_text())
     assert card["name"] == "se_resnet18" and card["config"]["relu_before_se"] is True
     loaded = senet.create_model(weights=tmp_path / "m")

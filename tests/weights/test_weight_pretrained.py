@@ -153,7 +153,9 @@ def test_load_by_tag_from_a_local_server(offline: Path, monkeypatch: pytest.Monk
     assert hub.convert_pretrained("se_resnet18.local").source == "se_resnet18.local"  # from the cache now
 
 
-def test_published_weights_fine_tune_and_carry_their_card(offline: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_published_weights_fine_tune_and_carry_their_card(
+    offline: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     entry, data, ref = _fake_entry(offline)
     monkeypatch.setitem(hub.PRETRAINED, "se_resnet18", entry)
     (offline / entry.filename).write_bytes(data)
