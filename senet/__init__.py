@@ -9,14 +9,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# Imported now, not on first use: the function shares its name with its module, which would
+# shadow it once any module imported senet.complexity (it needs only torch and the model table).
+from senet.complexity import Complexity, complexity  # noqa: F401
+
 __version__ = "0.1.0"
 
 _EXPORTS = {
     "MODELS": "senet.registry",
     "UnknownNameError": "senet.registry",
     "register_model": "senet.registry",
-    "Complexity": "senet.complexity",
-    "complexity": "senet.complexity",
     "SEConfig": "senet.layers.se",
     "SqueezeExcite": "senet.layers.se",
     "create_feature_extractor": "senet.api",
@@ -26,7 +28,7 @@ _EXPORTS = {
     "save_pretrained": "senet.api",
     "optimize": "senet.fast",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "Complexity", "complexity"])
 
 
 def __getattr__(name: str) -> Any:
