@@ -24,6 +24,16 @@ from senet.weights.pretrained import convert_pretrained, get_entry, pretrained_t
 from senet.zoo import MODELS
 
 
+__all__ = [
+    "create_feature_extractor",
+    "create_model",
+    "expand_models",
+    "list_models",
+    "load_weights",
+    "save_pretrained",
+]
+
+
 def create_model(
     name: str | None = None,
     pretrained: bool | str = False,
@@ -121,9 +131,6 @@ def create_feature_extractor(name: str, *, stages: Sequence[str] = STAGES, **kwa
     return FeatureExtractor(model, stages=stages)
 
 
-__all__ = ["create_feature_extractor", "create_model", "list_models", "load_weights", "save_pretrained"]
-
-
 def list_models(pattern: str = "*", *, pretrained: bool = False) -> list[str]:
     """Registered model names matching the shell-style ``pattern`` (e.g. ``"se_*"``), sorted;
     with ``pretrained=True`` the tags of published weights instead (``se_resnet50.cadene`` ...,
@@ -132,3 +139,16 @@ def list_models(pattern: str = "*", *, pretrained: bool = False) -> list[str]:
     if pretrained:
         return pretrained_tags(pattern)
     return MODELS.names(pattern)
+
+
+def expand_models(patterns: Sequence[str]) -> list[str]:
+    """Model names for names or shell patterns (``se_*``), in order, each once; none: every model.
+    A pattern that matches nothing is an error; a plain name is checked when it is used (the
+    registry's error suggests close names)."""
+    names: list[str] = []
+    for pattern in patterns or ("*",):
+        matched = list_models(pattern) if any(c in pattern for c in "*?[") else [pattern]
+        if not matched:
+            raise ValueError(f"no model matches {pattern!r}")
+        names.extend(n for n in matched if n not in names)
+    return names

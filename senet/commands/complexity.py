@@ -6,7 +6,7 @@ import argparse
 import json
 from dataclasses import dataclass, field
 
-from senet.api import list_models
+from senet.api import expand_models
 from senet.complexity import Complexity, complexity
 from senet.options import add_options, build
 
@@ -36,16 +36,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _expand(patterns: tuple[str, ...]) -> list[str]:
-    names: list[str] = []
-    for pattern in patterns or ["*"]:
-        matched = list_models(pattern) if any(c in pattern for c in "*?[") else [pattern]
-        if not matched:
-            raise ValueError(f"no model matches {pattern!r}")
-        names.extend(n for n in matched if n not in names)
-    return names
-
-
 def format_table(rows: list[Complexity], stages: bool = False) -> str:
     """A fixed-width table: model, input size, exact params, params (M), GFLOPs (multiply-adds).
 
@@ -66,7 +56,7 @@ def format_table(rows: list[Complexity], stages: bool = False) -> str:
 
 def run(args: argparse.Namespace) -> int:
     opts = build(args, ComplexityOptions)
-    rows = [complexity(name, opts.input_size) for name in _expand(opts.models)]
+    rows = [complexity(name, opts.input_size) for name in expand_models(opts.models)]
     if opts.json:
         print(json.dumps([r.to_dict() for r in rows], indent=2))
     else:

@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from senet.api import list_models
+from senet.api import expand_models
 from senet.complexity import Complexity, complexity
 from senet.options import add_options, build
 from senet.weights.pretrained import PRETRAINED, TAGS, PretrainedEntry, pretrained_tags
@@ -45,12 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def select(patterns: tuple[str, ...], pretrained: bool) -> list[str]:
     """Model names matching any pattern (all when none), in order; with ``pretrained`` only those with weights."""
-    names: list[str] = []
-    for pattern in patterns or ("*",):
-        matched = list_models(pattern)
-        if not matched:
-            raise ValueError(f"no model matches {pattern!r}")
-        names.extend(n for n in matched if n not in names)
+    names = expand_models(patterns)
     return [n for n in names if n in PRETRAINED] if pretrained else names
 
 
