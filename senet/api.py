@@ -23,7 +23,6 @@ from senet.weights.model_dir import PlainStateDictError, converted_card, read_so
 from senet.weights.pretrained import convert_pretrained, get_entry, pretrained_tags, split_tag
 from senet.zoo import MODELS
 
-
 __all__ = [
     "create_feature_extractor",
     "create_model",
