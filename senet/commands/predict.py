@@ -19,6 +19,10 @@ from senet.runtime import num_threads, pick_device
 from senet.train.sources import load_for_prediction
 
 
+class NonFiniteOutputError(ValueError):
+    """The model's outputs hold NaN or inf: there is no prediction to print."""
+
+
 @dataclass(frozen=True)
 class PredictOptions:
     """The options of ``senet predict``."""
@@ -63,8 +67,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def predict(
     model: torch.nn.Module, images: torch.Tensor, classes: list[str], top: int
 ) -> list[list[tuple[str, float]]]:
-    """For each image of (N, C, H, W), the ``top`` (class name, probability) pairs, best first."""
-    probs = model(images).float().softmax(1)  # (N, K)
+    """For each image of (N, C, H, W), the ``top`` (class name, probability) pairs, best first.
+
+    Raises :class:`NonFiniteOutputError` when the model's outputs hold NaN or inf (broken weights)."""
+    logits = model(images).float()  # (N, K)
+    if not bool(torch.isfinite(logits).all()):
+        rows = (~torch.isfinite(logits)).any(1).nonzero().flatten().tolist()
+        raise NonFiniteOutputError(
+            f"the model's outputs are not finite (NaN or inf) for {len(rows)} of {len(logits)} image(s): "
+            "its weights are broken (e.g. a run that diverged); no prediction"
+        )
+    probs = logits.softmax(1)  # (N, K)
     values, indices = probs.topk(min(top, probs.shape[1]), dim=1)
     return [
         [(classes[i], float(v)) for v, i in zip(vs.tolist(), ix.tolist(), strict=True)]

@@ -6,7 +6,7 @@ prediction :func:`load_image`; for ten-crop evaluation :func:`forward_eval`. See
 
 from senet.data.config import DATASETS, DataConfig, DataError, DataInfo
 from senet.data.images import BadImageError
-from senet.data.loaders import Loader, build_loaders, forward_eval, load_image
+from senet.data.loaders import Loader, build_eval_loader, build_loaders, forward_eval, load_image
 
 __all__ = [
     "DATASETS",
@@ -15,6 +15,7 @@ __all__ = [
     "DataError",
     "DataInfo",
     "Loader",
+    "build_eval_loader",
     "build_loaders",
     "forward_eval",
     "load_image",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -37,7 +39,7 @@ class DataConfig:
     """One of digits, mnist, fashion-mnist, cifar10, cifar100, folder, filelist. digits is
     scikit-learn's embedded 8x8 digits and needs nothing outside the install."""
     root: str | None = None
-    """The dataset's folder (none for digits). mnist: the four idx files (.gz or raw); cifar: the
+    """The dataset's folder (none for digits; a relative path is made absolute). mnist: the four idx files (.gz or raw); cifar: the
     extracted batches folder or its parent; folder: ROOT/<train_split>/<class>/*.jpg; filelist:
     the root the lists' paths are resolved against."""
     input_size: int | None = None
@@ -107,8 +109,18 @@ class DataConfig:
         lo, hi = self.scale
         if not 0 < lo <= hi <= 1:
             raise DataError(f"DataConfig.scale: need 0 < min <= max <= 1, got {self.scale}")
-        if not 0 < self.ratio[0] <= self.ratio[1]:
-            raise DataError(f"DataConfig.ratio: need 0 < min <= max, got {self.ratio}")
+        if not 0 < self.ratio[0] <= self.ratio[1] < math.inf:
+            raise DataError(f"DataConfig.ratio: need 0 < min <= max (finite), got {self.ratio}")
+        if not 0 < self.value_scale < math.inf:
+            raise DataError(f"DataConfig.value_scale: must be finite and > 0, got {self.value_scale}")
+        if self.mean is not None and not all(math.isfinite(m) for m in self.mean):
+            raise DataError(f"DataConfig.mean: must be finite, got {self.mean}")
+        if self.std is not None and not all(0 < s < math.inf for s in self.std):
+            raise DataError(f"DataConfig.std: must be finite and > 0, got {self.std}")
+        for name in ("root", "train_list", "val_list"):  # config.json must not depend on the directory
+            value = getattr(self, name)
+            if value:
+                object.__setattr__(self, name, os.path.abspath(os.path.expanduser(value)))
         tensor = self.dataset in TENSOR_DATASETS
         if tensor and self.augment == "imagenet":
             raise DataError(

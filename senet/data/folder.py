@@ -3,6 +3,8 @@
 Class-folder tree: ``ROOT/<split>/<class>/<image>``. A class is every folder that directly holds image
 files; its name is its path below the split folder, so ImageNet's ``n01440764`` and Places365's nested
 ``a/apartment_building/outdoor`` both work. Classes are sorted by name; label = index in that order.
+Hidden files and folders (names starting with ``.``: ``.DS_Store``, macOS's ``._x.jpg``) are left out;
+symlinked folders are followed once per real folder (loops and second links are reported, not entered).
 
 File list: one ``path label`` per line (the path may contain spaces: the label is the last field);
 blank lines and lines starting with ``#`` are skipped. A relative path (or one starting with ``/`` that
@@ -16,12 +18,15 @@ before training starts and raises :class:`DataError` naming the problem.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from senet.data.config import DataError
 from senet.data.images import IMAGE_EXTENSIONS, is_image_file
+
+log = logging.getLogger("senet.data")
 
 
 @dataclass(frozen=True)
@@ -31,26 +36,43 @@ class ImageList:
     paths: list[str]
     labels: list[int]
     classes: list[str]
+    skipped: tuple[tuple[str, str], ...] = ()
+    """(path, reason) of what the scan left out: hidden files, symlink loops, folders linked twice."""
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def subset(self, indices: list[int]) -> ImageList:
-        return ImageList([self.paths[i] for i in indices], [self.labels[i] for i in indices], self.classes)
+        return ImageList(
+            [self.paths[i] for i in indices], [self.labels[i] for i in indices], self.classes, self.skipped
+        )
 
 
-def scan_class_tree(split_root: str | Path) -> dict[str, list[str]]:
-    """``{class name: sorted image paths}`` of a class-folder tree; errors name the bad folder."""
+def scan_class_tree(
+    split_root: str | Path, skipped: list[tuple[str, str]] | None = None
+) -> dict[str, list[str]]:
+    """``{class name: sorted image paths}`` of a class-folder tree; errors name the bad folder.
+
+    Hidden files and folders (``.DS_Store``, macOS's ``._x.jpg``) are left out. Symlinked folders are
+    followed, each real folder at most once: a link back to an ancestor (a loop) or a second link to a
+    folder already scanned is not entered. What was left out is logged and, when ``skipped`` is given,
+    appended to it as (path, reason).
+    """
     split_root = Path(split_root)
     if not split_root.is_dir():
         raise DataError(
             f"{split_root}: folder not found (expected a class-folder tree <split>/<class>/<images>)"
         )
+    left_out: list[tuple[str, str]] = []
+    seen = {os.path.realpath(split_root): split_root}  # real folder -> the path it was first reached by
     found: dict[str, list[str]] = {}
     for dirpath, dirnames, filenames in os.walk(split_root, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         here = Path(dirpath)
-        images = sorted(f for f in filenames if is_image_file(f))
+        dirnames[:] = _enter_once(here, sorted(d for d in dirnames if not d.startswith(".")), seen, left_out)
+        left_out += [
+            (str(here / f), HIDDEN) for f in sorted(filenames) if f.startswith(".") and is_image_file(f)
+        ]
+        images = sorted(f for f in filenames if is_image_file(f) and not f.startswith("."))
         if here == split_root:
             if images:
                 raise DataError(
@@ -67,6 +89,9 @@ def scan_class_tree(split_root: str | Path) -> dict[str, list[str]]:
             found[name] = [str(here / f) for f in images]
         elif not dirnames:
             raise DataError(f"{here}: empty class folder (no files ending in {', '.join(IMAGE_EXTENSIONS)})")
+    _report(split_root, left_out)
+    if skipped is not None:
+        skipped += left_out
     if not found:
         raise DataError(
             f"{split_root}: no class folders with images found (expected <split>/<class>/<images>)"
@@ -74,27 +99,72 @@ def scan_class_tree(split_root: str | Path) -> dict[str, list[str]]:
     return found
 
 
+HIDDEN = "hidden file"
+LOOP = "symlink loop"
+DUPLICATE = "folder linked twice"
+
+
+def _enter_once(
+    here: Path, names: list[str], seen: dict[str, Path], left_out: list[tuple[str, str]]
+) -> list[str]:
+    """The sub-folders of ``here`` to walk into: those whose real folder was not reached before."""
+    keep = []
+    real_here = os.path.realpath(here)
+    for name in names:
+        path = here / name
+        real = os.path.realpath(path)
+        if real_here == real or real_here.startswith(real.rstrip(os.sep) + os.sep):
+            left_out.append((str(path), LOOP))
+            log.warning("%s: not followed: a symlink loop (it points to %s, a folder above it)", path, real)
+        elif real in seen:
+            left_out.append((str(path), DUPLICATE))
+            log.warning("%s: not followed: the same folder as %s, scanned once", path, seen[real])
+        else:
+            seen[real] = path
+            keep.append(name)
+    return keep
+
+
+def _report(split_root: Path, left_out: list[tuple[str, str]]) -> None:
+    hidden = [path for path, reason in left_out if reason == HIDDEN]
+    if hidden:
+        log.warning(
+            "%s: left out %d hidden file(s) named like images (e.g. %s)", split_root, len(hidden), hidden[0]
+        )
+
+
 def folder_splits(root: str | Path, *, train_split: str, val_split: str) -> tuple[ImageList, ImageList]:
     """(train, val) of ``root/<train_split>`` and ``root/<val_split>``; val classes must exist in train."""
     root = Path(root)
-    train_tree = scan_class_tree(root / train_split)
-    val_tree = scan_class_tree(root / val_split)
+    train_skipped: list[tuple[str, str]] = []
+    val_skipped: list[tuple[str, str]] = []
+    train_tree = scan_class_tree(root / train_split, train_skipped)
+    val_tree = scan_class_tree(root / val_split, val_skipped)
     classes = sorted(train_tree)
     extra = sorted(set(val_tree) - set(train_tree))
     if extra:
         raise DataError(
             f"{root / val_split}: class folder(s) {extra[:5]} do not exist in {root / train_split}"
         )
-    return _to_list(train_tree, classes), _to_list(val_tree, classes)
+    return _to_list(train_tree, classes, train_skipped), _to_list(val_tree, classes, val_skipped)
 
 
-def _to_list(tree: dict[str, list[str]], classes: list[str]) -> ImageList:
+def folder_eval_split(root: str | Path, *, val_split: str) -> ImageList:
+    """``root/<val_split>`` alone (a test-only folder: no training split needed), its own classes."""
+    skipped: list[tuple[str, str]] = []
+    tree = scan_class_tree(Path(root) / val_split, skipped)
+    return _to_list(tree, sorted(tree), skipped)
+
+
+def _to_list(
+    tree: dict[str, list[str]], classes: list[str], skipped: list[tuple[str, str]] | None = None
+) -> ImageList:
     index = {c: i for i, c in enumerate(classes)}
     paths, labels = [], []
     for name in sorted(tree):
         paths += tree[name]
         labels += [index[name]] * len(tree[name])
-    return ImageList(paths, labels, classes)
+    return ImageList(paths, labels, classes, tuple(skipped or ()))
 
 
 def _resolve(path: str, image_root: Path) -> Path:
@@ -162,3 +232,16 @@ def file_list_splits(
                 raise DataError(f"{list_path}:{number}: label {label} out of range 0..{len(classes) - 1}")
         splits.append(ImageList([p for p, _, _ in entries], [lab for _, lab, _ in entries], classes))
     return splits[0], splits[1]
+
+
+def file_list_eval_split(val_list: str | Path, image_root: str | Path) -> ImageList:
+    """The validation list alone (no training list needed); classes from classes.txt, else 0..max label."""
+    val_list, image_root = Path(val_list), Path(image_root)
+    entries = read_file_list(val_list, image_root)
+    classes = _read_classes(val_list, image_root) or [
+        str(i) for i in range(max(label for _, label, _ in entries) + 1)
+    ]
+    for _, label, number in entries:
+        if not 0 <= label < len(classes):
+            raise DataError(f"{val_list}:{number}: label {label} out of range 0..{len(classes) - 1}")
+    return ImageList([p for p, _, _ in entries], [lab for _, lab, _ in entries], classes)

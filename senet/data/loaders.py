@@ -10,6 +10,7 @@ The last partial batch of an epoch is kept (it is smaller; nothing is dropped).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
@@ -21,7 +22,13 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from senet.data.augment import BatchAugment, Normalize, pad_uint8
 from senet.data.config import IMAGENET_MEAN, IMAGENET_STD, DataConfig, DataError, DataInfo
 from senet.data.datasets import TensorSplit, channel_stats, load_tensor_dataset
-from senet.data.folder import ImageList, file_list_splits, folder_splits
+from senet.data.folder import (
+    ImageList,
+    file_list_eval_split,
+    file_list_splits,
+    folder_eval_split,
+    folder_splits,
+)
 from senet.data.images import BadImageError
 from senet.data.sampling import Shard, mix_seed, subset_indices
 from senet.data.transforms import EvalTransform, TrainTransform
@@ -43,6 +50,8 @@ class Loader(Protocol):
     def set_epoch(self, epoch: int) -> None: ...
     @property
     def bad_images(self) -> list[str]: ...
+    @property
+    def skipped(self) -> dict[str, int]: ...
 
 
 class TensorLoader:
@@ -68,6 +77,10 @@ class TensorLoader:
     @property
     def bad_images(self) -> list[str]:
         return []
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        return {}
 
     def __iter__(self) -> Iterator[Batch]:
         index = self.shard.indices(self.epoch).to(self.images.device)
@@ -145,7 +158,16 @@ class FolderLoader:
         )  # fmt: skip
         self.batch_size, self.device, self.normalize, self.skip_bad = batch_size, device, normalize, skip_bad
         self.num_samples = len(self.sampler)
-        self._bad: dict[str, None] = {}
+        self._bad: dict[str, str] = {}  # path -> reason
+        self._scanned = images.skipped
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        """Files left out, counted by reason: by the folder scan (hidden files, symlink loops, folders
+        linked twice) and, with ``skip_bad_images``, the unreadable ones so far (by error kind)."""
+        reasons = [reason for _, reason in self._scanned]
+        reasons += [f"unreadable ({reason.split(':')[0]})" for reason in self._bad.values()]
+        return dict(sorted(Counter(reasons).items()))
 
     def set_epoch(self, epoch: int) -> None:
         self.sampler.epoch = epoch
@@ -179,8 +201,10 @@ class FolderLoader:
                         + "; set DataConfig.skip_bad_images (senet train: --set data.skip_bad_images=true) to skip unreadable files",
                     )
                 if path not in self._bad:
-                    self._bad[path] = None
-                    log.warning("skipping unreadable image %s (%d skipped so far)", path, len(self._bad))
+                    self._bad[path] = reason
+                    log.warning(
+                        "skipping unreadable image %s: %s (%d skipped so far)", path, reason, len(self._bad)
+                    )
             if images is None:
                 continue
             images = images.to(self.device, non_blocking=True)
@@ -197,8 +221,56 @@ def _file_splits(config: DataConfig) -> tuple[ImageList, ImageList]:
     if config.dataset == "folder":
         return folder_splits(root, train_split=config.train_split, val_split=config.val_split)
     train_list = Path(config.train_list) if config.train_list else root / f"{config.train_split}.txt"
-    val_list = Path(config.val_list) if config.val_list else root / f"{config.val_split}.txt"
-    return file_list_splits(train_list, val_list, root)
+    return file_list_splits(train_list, _val_list(config, root), root)
+
+
+def _val_list(config: DataConfig, root: Path) -> Path:
+    return Path(config.val_list) if config.val_list else root / f"{config.val_split}.txt"
+
+
+def build_eval_loader(
+    config: DataConfig, *, batch_size: int, device: torch.device | str = "cpu", seed: int = 0
+) -> tuple[Loader, DataInfo]:
+    """(eval loader, info) of the validation split alone: a folder needs no training split (a test-only
+    folder works), its classes are the validation split's own. Tensor datasets are built whole (their
+    normalisation comes from the training images)."""
+    if config.is_tensor:
+        _, loader, info = build_loaders(config, batch_size=batch_size, device=device, seed=seed)
+        return loader, info
+    if batch_size < 1:
+        raise DataError(f"batch sizes must be >= 1, got batch_size={batch_size}")
+    root = config.check_root()
+    if config.dataset == "folder":
+        val = folder_eval_split(root, val_split=config.val_split)
+    else:
+        val = file_list_eval_split(_val_list(config, root), root)
+    val = val.subset(subset_indices(len(val), config.limit_val))
+    eval_tf = EvalTransform(
+        config.resolved_input_size(), config.resolved_eval_resize(), ten_crop=config.ten_crop,
+        interpolation=config.interpolation,
+    )  # fmt: skip
+    loader = FolderLoader(
+        val, eval_tf, batch_size=batch_size, device=torch.device(device), train=False,
+        normalize=_normalize(config), workers=config.workers, skip_bad=config.skip_bad_images, seed=seed,
+        rank=0, world_size=1,
+    )  # fmt: skip
+    return loader, _folder_info(config, val, val, 0)
+
+
+def _normalize(config: DataConfig) -> Normalize:
+    mean, std = config.mean or IMAGENET_MEAN, config.std or IMAGENET_STD
+    return Normalize(mean, std, value_scale=config.value_scale, bgr=config.channel_order == "BGR")
+
+
+def _folder_info(config: DataConfig, train: ImageList, val: ImageList, num_train: int) -> DataInfo:
+    """The DataInfo of folder / file-list data with ``train``'s classes."""
+    return DataInfo(
+        num_classes=len(train.classes), in_chans=3, classes=list(train.classes),
+        input_size=config.resolved_input_size(), mean=config.mean or IMAGENET_MEAN,
+        std=config.std or IMAGENET_STD, eval_resize=config.resolved_eval_resize(),
+        interpolation=config.interpolation, channel_order=config.channel_order,
+        value_scale=config.value_scale, num_train=num_train, num_val=len(val), dataset=config.dataset,
+    )  # fmt: skip
 
 
 def build_loaders(
@@ -238,9 +310,7 @@ def build_loaders(
     train, val = _file_splits(config)
     train = train.subset(subset_indices(len(train), config.limit_train))
     val = val.subset(subset_indices(len(val), config.limit_val))
-    mean, std = config.mean or IMAGENET_MEAN, config.std or IMAGENET_STD
-    bgr, scale, filt = config.channel_order == "BGR", config.value_scale, config.interpolation
-    normalize = Normalize(mean, std, value_scale=scale, bgr=bgr)
+    filt, normalize = config.interpolation, _normalize(config)
     resize = config.resolved_eval_resize()
     flip = config.resolved_augment() == "imagenet"
     train_tf = TrainTransform(size, config.scale, config.ratio, flip=flip, interpolation=filt)
@@ -250,12 +320,7 @@ def build_loaders(
     opts = dict(normalize=normalize, workers=config.workers, skip_bad=config.skip_bad_images, **common)
     train_loader = FolderLoader(train, train_tf, batch_size=batch_size, train=True, **opts)
     val_loader = FolderLoader(val, eval_tf, batch_size=eval_bs, train=False, **opts)
-    info = DataInfo(
-        num_classes=len(train.classes), in_chans=3, classes=list(train.classes), input_size=size, mean=mean,
-        std=std, eval_resize=resize, interpolation=filt, channel_order=config.channel_order, value_scale=scale,
-        num_train=len(train), num_val=len(val), dataset=config.dataset,
-    )  # fmt: skip
-    return train_loader, val_loader, info
+    return train_loader, val_loader, _folder_info(config, train, val, len(train))
 
 
 def load_image(path: str | Path, info: DataInfo) -> torch.Tensor:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,8 +133,16 @@ class TrainConfig:
             raise ConfigError(
                 "freeze_backbone / backbone_lr_scale fine-tune pretrained weights: give weights=SOURCE"
             )
+        for name in ("lr", "momentum", "weight_decay", "warmup_epochs"):  # NaN passes every comparison
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(f"{name}={getattr(self, name)!r}: must be a finite number")
         if not self.lr > 0:
             raise ConfigError(f"lr={self.lr!r}: must be > 0")
+        if not math.isfinite(self.scaled_lr):
+            raise ConfigError(
+                f"lr={self.lr!r} scaled by batch_size / lr_reference_batch is {self.scaled_lr!r}: "
+                "must be a finite number"
+            )
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"label_smoothing={self.label_smoothing!r}: must be in [0, 1)")
         if self.weight_decay < 0 or self.momentum < 0 or self.warmup_epochs < 0:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from senet.train.config import TrainConfig
 from senet.train.loop import (
     NonFiniteLossError,
     autocast,
+    check_finite,
     evaluate,
     steps_per_epoch,
     topk_correct,
@@ -148,7 +150,12 @@ def setup(config: TrainConfig, *, resume: bool = False, quiet: bool = False, pro
 
 
 def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
-    """Train epoch ``epoch`` (0-based) and evaluate; the epoch's metrics row."""
+    """Train epoch ``epoch`` (0-based) and evaluate; the epoch's metrics row.
+
+    Raises :class:`NonFiniteLossError` when the training loss, the validation loss or the weights
+    (parameters and BN buffers) became NaN or infinite: nothing of this epoch is recorded, the last
+    good checkpoint stays.
+    """
     config = run.config
     if config.deterministic:
         torch.manual_seed(config.seed * 1_000_003 + epoch)  # dropout etc.: the same per epoch on resume
@@ -159,6 +166,8 @@ def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
             run.train_model, run.train_loader, optimizer=run.optimizer, scheduler=run.scheduler, epoch=epoch,
             config=config, env=run.env, scaler=run.scaler, show=run.show and run.progress,
         )  # fmt: skip
+        val = _evaluate(run)
+        check_finite(run.model, {**stats, **val}, epoch=epoch, env=run.env)
     except NonFiniteLossError as err:
         where = (
             f"the last good checkpoint is {run.last_checkpoint}"
@@ -168,7 +177,6 @@ def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
         raise NonFiniteLossError(
             f"{err}; {where}. Lower the learning rate (--set lr=...) and retry."
         ) from None
-    val = _evaluate(run)
     metrics = {
         "epoch": epoch + 1,
         **stats,
@@ -179,6 +187,9 @@ def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
     bad = len(run.train_loader.bad_images) + len(run.val_loader.bad_images)
     if bad:  # only with data.skip_bad_images; each file was named when it was skipped
         metrics["skipped_images"] = bad
+    skipped = Counter(run.train_loader.skipped) + Counter(run.val_loader.skipped)
+    if skipped:  # files left out by reason (hidden, symlink loop, unreadable ...), each named in a warning
+        metrics["skipped"] = dict(sorted(skipped.items()))
     return metrics
 
 

@@ -7,13 +7,14 @@ over the processes (:func:`senet.train.distributed.all_reduce_sum`) before they 
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from senet.data import Loader, forward_eval
+from senet.data import DataError, Loader, forward_eval
 from senet.train import distributed as dist
 from senet.train.config import TrainConfig
 from senet.train.optim import freeze_bn
@@ -21,7 +22,48 @@ from senet.train.progress import Progress
 
 
 class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite; training stopped and the last good checkpoint was kept."""
+    """The loss (training or validation) or the weights became NaN or infinite; training stopped and
+    the last good checkpoint was kept."""
+
+
+_CHECKED = ("train_loss", "val_loss", "top1", "top5")
+"""The reported metrics :func:`check_finite` looks at (the losses can overflow while every step's is finite)."""
+
+
+def non_finite_tensors(model: nn.Module) -> list[str]:
+    """Names of the parameters and floating-point buffers (BN statistics) holding NaN or inf."""
+    named = [*model.named_parameters(), *model.named_buffers()]
+    named = [(name, t) for name, t in named if t.is_floating_point()]
+    if not named:
+        return []
+    finite = torch.stack([torch.isfinite(t.detach()).all() for _, t in named]).tolist()  # one sync
+    return [name for (name, _), ok in zip(named, finite, strict=True) if not ok]
+
+
+def check_finite(model: nn.Module, metrics: dict[str, float], *, epoch: int, env: dist.DistEnv) -> None:
+    """Raise :class:`NonFiniteLossError` naming what went non-finite in epoch ``epoch`` (0-based):
+    the reported losses / accuracies, or the weights (every parameter and BN buffer)."""
+    bad = [f"{key} {metrics[key]}" for key in _CHECKED if key in metrics and not math.isfinite(metrics[key])]
+    tensors = non_finite_tensors(model)
+    if not dist.any_true(bool(bad or tensors), env):
+        return
+    if tensors:
+        more = f" and {len(tensors) - 5} more" if len(tensors) > 5 else ""
+        bad.append(f"NaN/inf in {len(tensors)} weight tensor(s): {', '.join(tensors[:5])}{more}")
+    elif not bad:
+        bad.append("NaN/inf in the weights of another process")
+    raise NonFiniteLossError(f"after epoch {epoch + 1}: {'; '.join(bad)}; training stopped")
+
+
+def _nothing_read(loader: object, what: str) -> DataError:
+    """The error for a pass over ``loader`` that yielded no sample (every image skipped)."""
+    bad = list(getattr(loader, "bad_images", []))
+    if not bad:
+        return DataError(f"the {what} data yielded no image: nothing to train or evaluate on")
+    return DataError(
+        f"no {what} image could be read: all {len(bad)} were skipped as unreadable (e.g. {bad[0]}); "
+        "nothing to train or evaluate on"
+    )
 
 
 def autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManager:
@@ -111,6 +153,8 @@ def train_one_epoch(
     seconds = bar.elapsed
     loss_sum, correct, count = dist.all_reduce_sum(totals.to(env.device), env).tolist()
     bar.close()
+    if not count:
+        raise _nothing_read(loader, "training")
     return {
         "train_loss": loss_sum / max(count, 1),
         "train_top1": 100.0 * correct / max(count, 1),
@@ -147,7 +191,8 @@ def evaluate(
         top1, top5 = topk_correct(logits, labels, (1, 5))
         totals += torch.tensor([loss_sum.item(), top1, top5, labels.shape[0]], dtype=torch.float64)
     loss_sum, top1, top5, count = dist.all_reduce_sum(totals.to(env.device), env).tolist()
-    count = max(count, 1)
+    if not count:
+        raise _nothing_read(loader, "validation")
     return {
         "val_loss": loss_sum / count,
         "top1": 100 * top1 / count,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from senet.io import write_atomic
+from senet.jsonio import strict_json
 from senet.train.config import TrainConfig
 
 CONFIG = "config.json"
@@ -100,7 +101,7 @@ def prepare(run_dir: Path, config: dict[str, Any], epochs_done: int) -> None:
 def append_metrics(run_dir: Path, row: dict[str, Any]) -> None:
     """Add one epoch's line to ``metrics.jsonl`` (flushed to disk before returning)."""
     with open(run_dir / METRICS, "a") as f:
-        f.write(json.dumps(row) + "\n")
+        f.write(strict_json(row) + "\n")
         f.flush()
         os.fsync(f.fileno())
 
@@ -128,7 +129,7 @@ def truncate_metrics(run_dir: Path, epochs_done: int) -> None:
 
 def write_result(run_dir: Path, result: FitResult) -> None:
     """Write ``result.json`` (atomically): the run is finished."""
-    write_atomic(run_dir / RESULT, json.dumps(result.to_dict(), indent=2) + "\n")
+    write_atomic(run_dir / RESULT, strict_json(result.to_dict(), indent=2) + "\n")
 
 
 def load_result(run_dir: str | Path) -> FitResult | None:

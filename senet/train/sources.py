@@ -2,7 +2,8 @@
 weights, the data to score them on, and the options for both.
 
 A source is a training run or checkpoint (its TrainConfig and DataInfo say what data it was
-trained on: without data options the run's own validation split is used), or any weights that
+trained on: without data options the run's own validation split is used; other data is matched
+to its classes by name, and only the validation split needs to exist), or any weights that
 :func:`senet.api.load_weights` reads: a model folder, a file written by ``senet convert``, a
 foreign checkpoint whose layout is recognised. Those need ``--data`` and ``--data-root``, and
 are scored with their own preprocessing (resize, crop, interpolation, normalisation, channel
@@ -22,7 +23,7 @@ from torch import nn
 
 from senet.api import load_weights
 from senet.config import ConfigError, apply, fields, from_dict, merge, nest, split_assignment
-from senet.data import DataConfig, DataInfo, build_loaders
+from senet.data import DataConfig, DataInfo, build_eval_loader
 from senet.options import add_options, given
 from senet.runtime import pick_device
 from senet.train import rundir
@@ -129,7 +130,7 @@ def load_weights_and_data(args: argparse.Namespace, *, extra: dict[str, Any] | N
         info = None
     if options.threads:
         torch.set_num_threads(options.threads)
-    _, loader, data_info = build_loaders(
+    loader, data_info = build_eval_loader(
         options.data, batch_size=options.batch_size, device=device, seed=seed
     )
     loader = _fit_labels(loader, data_info, info, card, options.data)
@@ -198,24 +199,41 @@ class MappedLabels:
 def _fit_labels(
     loader: Any, data: DataInfo, trained: DataInfo | None, card: ModelCard | None, config: DataConfig
 ) -> Any:
-    """The loader with its labels in the model's class order: a training run's own classes must
-    match; weights with label names are mapped by name; else the class counts must agree."""
+    """The loader with its labels in the model's class order, matched by class NAME: the data's
+    classes (the same, in any order, or some of them) must all be among the model's; different
+    names are refused with both lists. Weights without label names need the same class count."""
     if trained is not None:
-        if data.num_classes != trained.num_classes or data.in_chans != trained.in_chans:
+        if data.in_chans != trained.in_chans:
             raise ConfigError(
-                f"{config.dataset} has {data.num_classes} classes / {data.in_chans} channels but the "
-                f"checkpoint was trained for {trained.num_classes} / {trained.in_chans}"
+                f"{config.dataset} has {data.in_chans} channels but the checkpoint was trained for "
+                f"{trained.in_chans}"
             )
-        return loader
+        return _by_name(loader, data.classes, trained.classes, config, "the checkpoint was trained on")
     assert card is not None
-    if card.labels is not None and set(data.classes) <= set(card.labels):
-        position = {label: i for i, label in enumerate(card.labels)}
-        return MappedLabels(loader, torch.tensor([position[c] for c in data.classes]))
+    if card.labels is not None:
+        return _by_name(loader, data.classes, list(card.labels), config, "the weights' labels are")
     if data.num_classes != card.num_classes:
-        known = (
-            ""
-            if card.labels is None
-            else f" (its labels do not name the folder's classes {data.classes[:3]}...)"
+        raise ConfigError(
+            f"the weights have {card.num_classes} classes, the data {data.num_classes} (and the weights "
+            "name no labels to match them by)"
         )
-        raise ConfigError(f"the weights have {card.num_classes} classes, the data {data.num_classes}{known}")
     return loader
+
+
+def _by_name(loader: Any, classes: list[str], known: list[str], config: DataConfig, whose: str) -> Any:
+    """``loader`` with labels mapped from ``classes`` (the data's) to positions in ``known`` (the model's)."""
+    if list(classes) == list(known):
+        return loader
+    missing = [c for c in classes if c not in known]
+    if missing:
+        raise ConfigError(
+            f"the classes of {config.root or config.dataset} do not match the model's: {len(missing)} "
+            f"unknown to it ({_names(missing)}); the data has {_names(classes)}, {whose} {_names(known)}"
+        )
+    position = {label: i for i, label in enumerate(known)}
+    return MappedLabels(loader, torch.tensor([position[c] for c in classes]))
+
+
+def _names(names: list[str], limit: int = 10) -> str:
+    more = f", ... ({len(names)} in all)" if len(names) > limit else ""
+    return "[" + ", ".join(repr(n) for n in names[:limit]) + more + "]"

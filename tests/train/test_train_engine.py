@@ -140,3 +140,70 @@ def test_prepare_cleans_what_a_killed_run_left(tmp_path) -> None:
     assert rundir.read_metrics(run) == [{"epoch": 1, "top1": 1.0}]
     assert json.loads((run / rundir.CONFIG).read_text()) == {"model": "m"}
     assert rundir.list_checkpoints(run) == [] and load_result(run) is None
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        dict(lr=float("inf")),
+        dict(lr=float("nan")),
+        dict(momentum=float("nan")),
+        dict(weight_decay=float("inf")),
+        dict(warmup_epochs=float("inf")),
+        dict(lr=1e308, lr_reference_batch=1),  # finite, but 128 times that is not
+    ],
+)
+def test_non_finite_rates_are_refused(changes) -> None:
+    from senet.train import ConfigError
+
+    with pytest.raises(ConfigError, match="finite"):
+        tiny_config("unused", **changes)
+
+
+def test_a_nan_validation_loss_stops_before_anything_is_recorded(tmp_path) -> None:
+    # lr 1e3: the training loss stays finite (huge) in epoch 1, the weights and validation loss do not
+    with pytest.raises(NonFiniteLossError, match=r"after epoch 1: .*val_loss nan.*no epoch finished"):
+        fit(tiny_config(tmp_path / "run", lr=1e3, epochs=2), quiet=True)
+    run = tmp_path / "run"
+    assert not (run / "checkpoints").exists() or not list((run / "checkpoints").iterdir())
+    assert not (run / "metrics.jsonl").exists() or not (run / "metrics.jsonl").read_text().strip()
+    assert not (run / "result.json").exists()
+
+
+def test_non_finite_weights_stop_and_keep_the_last_good_checkpoint(tmp_path, monkeypatch) -> None:
+    from senet.train import engine
+
+    real = engine.train_one_epoch
+
+    def poisoned(model, *args, epoch, **kwargs):  # epoch 2 leaves an infinite BN statistic
+        stats = real(model, *args, epoch=epoch, **kwargs)
+        if epoch == 1:
+            model.bn1.running_var[0] = float("inf")  # x / sqrt(inf) = 0: the outputs stay finite
+        return stats
+
+    monkeypatch.setattr(engine, "train_one_epoch", poisoned)
+    with pytest.raises(
+        NonFiniteLossError,
+        match=r"after epoch 2: NaN/inf in 1 weight tensor\(s\): bn1.running_var.*epoch-0001",
+    ):
+        fit(tiny_config(tmp_path / "run", epochs=3), quiet=True)
+    good = load_checkpoint(tmp_path / "run")
+    assert good.epoch == 1 and all(
+        torch.isfinite(t).all() for t in good.weights.values() if t.is_floating_point()
+    )
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1]
+
+
+def test_metrics_files_are_strict_json(tmp_path) -> None:
+    from senet.train import rundir
+
+    with pytest.raises(ValueError, match="val_loss=nan"):
+        rundir.append_metrics(tmp_path, {"epoch": 1, "val_loss": float("nan"), "top1": 9.38})
+    assert "NaN" not in (tmp_path / "metrics.jsonl").read_text()
+    result = fit(tiny_config(tmp_path / "run", epochs=1), quiet=True)
+    with pytest.raises(ValueError, match="top5=inf"):
+        rundir.write_result(tmp_path, result.__class__(**{**result.to_dict(), "top5": float("inf")}))
+    assert not (tmp_path / "result.json").exists()
+    for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines():
+        json.loads(line, parse_constant=lambda token: pytest.fail(f"non-JSON token {token}"))

@@ -159,3 +159,32 @@ def test_convert_writes_a_model_folder_every_command_reads(tmp_path: Path) -> No
     loaded = senet.create_model(weights=tmp_path / "m")
     with torch.no_grad():
         torch.testing.assert_close(loaded(X), ref(X), rtol=1e-5, atol=1e-5)
+
+
+def test_eval_of_a_model_folder_matches_labels_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from senet.cli import main
+
+    write_tree(tmp_path / "tree", classes=("dog", "fish"), split="val", per_class=1)
+    folder = senet.save_pretrained(_trained_like("se_resnet18", num_classes=2), tmp_path / "m",
+                                   name="se_resnet18", preprocessing=Preprocessing(input_size=32),
+                                   labels=("ants", "bees"))  # fmt: skip
+    argv = ["eval", "--weights", str(folder), "--data", "folder", "--data-root", str(tmp_path / "tree")]
+    assert main([*argv, "--workers", "0", "--threads", "1"]) == 2  # not scored by position
+    err = capsys.readouterr().err
+    assert "'dog', 'fish'" in err and "'ants', 'bees'" in err
+
+
+def test_predict_refuses_non_finite_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from senet.cli import main
+
+    model = _trained_like("se_resnet18", num_classes=3)
+    with torch.no_grad():
+        model.fc.weight[0, 0] = float("nan")
+    folder = senet.save_pretrained(model, tmp_path / "m", name="se_resnet18",
+                                   preprocessing=Preprocessing(input_size=32))  # fmt: skip
+    (image,) = write_tree(tmp_path / "tree", classes=("cat",), per_class=1)
+    assert main(["predict", str(image), "--weights", str(folder)]) == 2
+    captured = capsys.readouterr()
+    assert "not finite" in captured.err and "nan%" not in captured.out
