@@ -1,13 +1,16 @@
-"""``senet eval --checkpoint RUN --data ...``: top-1 / top-5 accuracy (and error) of a trained network.
+"""``senet eval --weights SOURCE [--data ...]``: top-1 / top-5 accuracy (and error) of any weights.
 
-The checkpoint carries its TrainConfig and DataInfo: without data flags the run's own validation
-split is used; ``--data``/``--data-root``/``--set data.X=...`` evaluate elsewhere (same classes).
+A training checkpoint carries its TrainConfig and DataInfo: without data flags the run's own
+validation split is used; ``--data``/``--data-root``/``--set data.X=...`` evaluate elsewhere, the
+classes matched by name. Other weights need the data options and use their own preprocessing.
+Non-finite outputs are an error, not a NaN score.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from senet.train.engine import evaluate
 from senet.train.sources import add_weights_args, given_weights, load_weights_and_data
@@ -32,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_weights_and_data(args)
     model, data, loader = loaded.model, loaded.data, loaded.loader
     metrics = evaluate(model, loader, amp=args.amp)
+    if not math.isfinite(metrics["val_loss"]):
+        raise ValueError(
+            f"{loaded.name}: the weights give non-finite outputs (loss {metrics['val_loss']}): diverged or corrupt"
+        )
     reported = loaded.card.reported_top1 if loaded.card is not None else None
     out = {
         "weights": str(given_weights(args)),
