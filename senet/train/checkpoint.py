@@ -17,6 +17,7 @@ import os
 import pickle
 import random
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from senet.train.rundir import (
     CheckpointError,
     checkpoint_dir,
     discard,
+    list_checkpoints,
     partial_dir,
     prune_checkpoints,
     resolve,
@@ -150,6 +152,35 @@ def load_checkpoint(path: str | Path, *, with_state: bool = False) -> Checkpoint
     return Checkpoint(weights_path.parent, weights, config, data_info, epoch, state)
 
 
+RESUMABLE = ("optimizer", "scheduler", "rng")
+"""What ``state.pt`` must hold for a run to continue from it."""
+
+
+def load_newest(run_dir: str | Path, *, say: Callable[[str], None] | None = None) -> Checkpoint | None:
+    """The newest checkpoint of ``run_dir`` that loads with a resumable training state (None: the
+    run has no checkpoint). A newer one that does not load (truncated, damaged, foreign) is
+    skipped, and ``say`` is told which and why; if none loads, a CheckpointError lists each.
+    """
+    found, reasons = list_checkpoints(run_dir), []
+    for path in reversed(found):
+        try:
+            loaded = load_checkpoint(path, with_state=True)
+            missing = [key for key in RESUMABLE if key not in loaded.state]
+            if not missing:
+                return loaded
+            raise CheckpointError(f"{path / STATE}: no {', '.join(missing)} to resume from")
+        except CheckpointError as err:
+            reasons.append(str(err))
+            if say is not None:
+                say(f"resume: skipping checkpoint {path}: {err}")
+    if found:
+        raise CheckpointError(
+            f"{run_dir}: none of its checkpoints loads ({'; '.join(reasons)}); start a new run in it "
+            "with --overwrite (the old one is moved aside) or give another --out"
+        )
+    return None
+
+
 def _load_state(path: Path) -> dict[str, Any]:
     """``state.pt`` loaded with ``weights_only=True``; any failure is a CheckpointError naming the file
     (never torch's own advice to load it with ``weights_only=False``: that would run its code)."""
@@ -174,6 +205,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "load_checkpoint",
+    "load_newest",
     "rng_state",
     "save_checkpoint",
     "set_rng_state",

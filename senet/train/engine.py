@@ -47,7 +47,7 @@ from senet.train.loop import (
 from senet.train.models import build_model, model_complexity
 from senet.train.optim import build_optimizer, build_scheduler
 from senet.train.progress import format_seconds
-from senet.train.rundir import CONFIG, RESULT, CheckpointError, FitResult, RunFolderError, load_result
+from senet.train.rundir import CONFIG, RESULT, FitResult, RunFolderError, load_result
 
 _LOGGED = ("train_loss", "train_top1", "val_loss", "top1", "top5", "lr")
 """The metrics written to TensorBoard each epoch."""
@@ -173,7 +173,8 @@ def _build(config: TrainConfig, env: dist.DistEnv, *, resume: bool) -> Run:
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(config, model)
     scaler = torch.amp.GradScaler("cuda") if config.amp == "fp16" else None
-    found = _newest_loadable(run_dir, env) if resume else None
+    say = (lambda text: print(text, file=sys.stderr)) if env.is_main else None
+    found = ckpt.load_newest(run_dir, say=say) if resume else None
     start_epoch, iters_done = _load_state(found, config, model, optimizer, scaler) if found else (0, 0)
     steps = steps_per_epoch(train_loader, config.limit_train_batches)
     scheduler = build_scheduler(config, optimizer, steps, done=iters_done)
@@ -292,37 +293,6 @@ def _evaluate(run: Run) -> dict[str, float]:
         run.model, run.val_loader, env=run.env, amp=config.amp, channels_last=config.channels_last,
         limit_batches=config.limit_val_batches,
     )  # fmt: skip
-
-
-_RESUMABLE = ("optimizer", "scheduler", "rng")
-"""What ``state.pt`` must hold for a run to continue from it."""
-
-
-def _newest_loadable(run_dir: Path, env: dist.DistEnv) -> ckpt.Checkpoint | None:
-    """The newest checkpoint of ``run_dir`` that loads with its training state (None: there is none).
-
-    A newer one that does not load (truncated, damaged) is named on stderr with the reason and
-    skipped (:func:`rundir.prepare` then sets it aside); if none loads, a CheckpointError lists them.
-    """
-    found = rundir.list_checkpoints(run_dir)
-    reasons = []
-    for path in reversed(found):
-        try:
-            loaded = ckpt.load_checkpoint(path, with_state=True)
-            missing = [key for key in _RESUMABLE if key not in loaded.state]
-            if not missing:
-                return loaded
-            raise CheckpointError(f"{path / rundir.STATE}: no {', '.join(missing)} to resume from")
-        except CheckpointError as err:
-            reasons.append(str(err))
-            if env.is_main:
-                print(f"resume: skipping checkpoint {path}: {err}", file=sys.stderr)
-    if found:
-        raise CheckpointError(
-            f"{run_dir}: none of its checkpoints loads ({'; '.join(reasons)}); start a new run in it "
-            "with --overwrite (the old one is moved aside) or give another --out"
-        )
-    return None
 
 
 def _load_state(
