@@ -10,13 +10,11 @@ configuration is an error (never silently mixed into one table).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,9 +28,11 @@ from senet.io import write_atomic
 from senet.spec import ModelSpec
 from senet.train import FitResult, TrainConfig, fit, load_result
 from senet.train.engine import CONFIG
+from senet.train.rundir import folder_lock
 
 GRID_FILE = "grid.json"
 LOCK_FILE = "grid.lock"
+"""Held (:func:`senet.train.rundir.folder_lock`) while a grid trains: one process per grid folder."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def run_grid(
         check_same_config(cell)
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
-    with grid_lock(root):
+    with folder_lock(root, "this grid", name=LOCK_FILE):  # the cells lock their own folders too
         _write_grid(root / GRID_FILE, grid, cells)
         return [
             _run_cell(cell, f"[{i}/{len(cells)}]", say, quiet, progress) for i, cell in enumerate(cells, 1)
@@ -159,41 +159,6 @@ def _run_cell(cell: Cell, index: str, say: Callable[[str], None], quiet: bool, p
         return CellResult(cell, done, trained=False)
     say(f"{where}: training {cell.config.model.name} in {cell.run_dir}")
     return CellResult(cell, fit(cell.config, resume=True, quiet=quiet, progress=progress), trained=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@contextlib.contextmanager
-def grid_lock(root: Path) -> Iterator[None]:
-    """Hold ``OUT/grid.lock`` (this process's id) while a grid trains, so that two commands never
-    train the same cells at once; a lock whose process has gone (killed) is taken over."""
-    path = root / LOCK_FILE
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        text = path.read_text().strip() if path.is_file() else ""
-        if text.isdigit() and _alive(int(text)):
-            raise ConfigError(
-                f"{path}: another process (pid {text}) is training this grid; wait for it or stop it"
-            ) from None
-        path.unlink(missing_ok=True)  # stale: the process that wrote it is gone
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    try:
-        os.write(fd, str(os.getpid()).encode())
-    finally:
-        os.close(fd)
-    try:
-        yield
-    finally:
-        path.unlink(missing_ok=True)
 
 
 def _write_grid(path: Path, grid: Grid, cells: list[Cell]) -> None:

@@ -47,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--seeds", nargs="+", type=int, default=[0, 1], help="seeds (one run per variant and seed)"
     )
     p.add_argument("--list", action="store_true", help="list the preset grids and exit")
-    add_train_args(p)
+    add_train_args(p, exclude=("overwrite",))  # cells resume in their own folders
     p.set_defaults(run=run)
 
 

@@ -3,7 +3,8 @@ network and its plain twin side by side on the embedded digits.
 
 With no ``--model`` (or with ``--twin``) the SE network of the recipe and its plain twin are trained
 by the same code with the same seed and recipe, and a table compares top-1 / top-5 accuracy,
-parameters, GFLOPs (multiply-adds, Sec. 4) and time. ``--resume RUN`` continues a stopped run.
+parameters, GFLOPs (multiply-adds, Sec. 4) and time. ``--resume RUN`` continues a stopped run;
+``--out RUN`` refuses a folder that holds another run unless ``--overwrite`` (which moves it aside).
 """
 
 from __future__ import annotations

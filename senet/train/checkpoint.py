@@ -5,15 +5,19 @@ folder's layout) holds ``model.safetensors`` (the weights, with the TrainConfig 
 metadata) and ``state.pt`` (optimizer, scheduler, scaler, epoch and RNG states). It is written under
 a temporary name, every file is fsync'ed, and the folder is renamed into place (an atomic rename),
 so a run killed at any moment (even by SIGKILL) leaves only complete checkpoints under their final
-names; ``state.pt`` loads with ``weights_only=True``.
+names; old checkpoints are deleted the same way round (renamed to a hidden name, then deleted:
+:func:`senet.train.rundir.discard`). ``state.pt`` loads with ``weights_only=True``; a file that does
+not load is a :class:`CheckpointError` naming it and why.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import random
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,12 +28,14 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from senet.io import fsync_path
+from senet.io import fsync_path, umask_mode
 from senet.train.rundir import (
     STATE,
     WEIGHTS,
     CheckpointError,
     checkpoint_dir,
+    discard,
+    list_checkpoints,
     partial_dir,
     prune_checkpoints,
     resolve,
@@ -95,7 +101,11 @@ def save_checkpoint(
     data_info: dict[str, Any],
     keep: int = 2,
 ) -> Path:
-    """Write ``checkpoints/epoch-NNNN`` atomically and keep the newest ``keep`` of them."""
+    """Write ``checkpoints/epoch-NNNN`` atomically and keep the newest ``keep`` of them.
+
+    The new checkpoint is complete before the oldest is deleted: the disk needs room for
+    ``keep + 1`` checkpoints while it is written.
+    """
     final, tmp = checkpoint_dir(run_dir, epoch), partial_dir(run_dir, epoch)
     root = final.parent
     root.mkdir(parents=True, exist_ok=True)
@@ -109,12 +119,13 @@ def save_checkpoint(
         "data_info": json.dumps(data_info),
     }
     save_file(weights, str(tmp / WEIGHTS), metadata=metadata)
+    os.chmod(tmp / WEIGHTS, umask_mode())  # safetensors writes 0600 whatever the umask
     torch.save({"epoch": epoch, "config": config, "data_info": data_info} | state, tmp / STATE)
     for name in (WEIGHTS, STATE):
         fsync_path(tmp / name)
     fsync_path(tmp)
-    if final.exists():  # the same epoch written again (a resumed run): replace it
-        shutil.rmtree(final)
+    if final.exists():  # the same epoch written again (a resumed run): replace it, never half-deleted
+        discard(final)
     os.rename(tmp, final)
     fsync_path(root)
     prune_checkpoints(run_dir, keep)
@@ -132,26 +143,69 @@ def load_checkpoint(path: str | Path, *, with_state: bool = False) -> Checkpoint
         raise CheckpointError(f"{weights_path}: cannot read the weights ({err})") from err
     if "config" not in metadata:
         raise CheckpointError(f"{weights_path}: not a senet training checkpoint (no config in its metadata)")
-    state = None
-    if with_state:
-        state_path = weights_path.parent / STATE
-        if not state_path.is_file():
-            raise CheckpointError(f"{state_path}: missing training state; cannot resume from it")
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
-    return Checkpoint(
-        path=weights_path.parent,
-        weights=weights,
-        config=json.loads(metadata["config"]),
-        data_info=json.loads(metadata.get("data_info", "{}")),
-        epoch=int(metadata.get("epoch", "0")),
-        state=state,
-    )
+    try:
+        config, data_info = json.loads(metadata["config"]), json.loads(metadata.get("data_info", "{}"))
+        epoch = int(metadata.get("epoch", "0"))
+    except ValueError as err:
+        raise CheckpointError(f"{weights_path}: damaged metadata ({err})") from None
+    state = _load_state(weights_path.parent / STATE) if with_state else None
+    return Checkpoint(weights_path.parent, weights, config, data_info, epoch, state)
+
+
+RESUMABLE = ("optimizer", "scheduler", "rng")
+"""What ``state.pt`` must hold for a run to continue from it."""
+
+
+def load_newest(run_dir: str | Path, *, say: Callable[[str], None] | None = None) -> Checkpoint | None:
+    """The newest checkpoint of ``run_dir`` that loads with a resumable training state (None: the
+    run has no checkpoint). A newer one that does not load (truncated, damaged, foreign) is
+    skipped, and ``say`` is told which and why; if none loads, a CheckpointError lists each.
+    """
+    found, reasons = list_checkpoints(run_dir), []
+    for path in reversed(found):
+        try:
+            loaded = load_checkpoint(path, with_state=True)
+            missing = [key for key in RESUMABLE if key not in loaded.state]
+            if not missing:
+                return loaded
+            raise CheckpointError(f"{path / STATE}: no {', '.join(missing)} to resume from")
+        except CheckpointError as err:
+            reasons.append(str(err))
+            if say is not None:
+                say(f"resume: skipping checkpoint {path}: {err}")
+    if found:
+        raise CheckpointError(
+            f"{run_dir}: none of its checkpoints loads ({'; '.join(reasons)}); start a new run in it "
+            "with --overwrite (the old one is moved aside) or give another --out"
+        )
+    return None
+
+
+def _load_state(path: Path) -> dict[str, Any]:
+    """``state.pt`` loaded with ``weights_only=True``; any failure is a CheckpointError naming the file
+    (never torch's own advice to load it with ``weights_only=False``: that would run its code)."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing training state; cannot resume from it")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(
+            f"{path}: holds objects other than tensors and plain values (not written by senet); not loaded"
+        ) from None
+    except Exception as err:  # torch raises RuntimeError, EOFError, ... for damaged files
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = type(err).__name__ if "weights_only" in first else first
+        raise CheckpointError(f"{path}: cannot read the training state ({first})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: not a training state (a {type(state).__name__}, not a mapping)")
+    return state
 
 
 __all__ = [
     "Checkpoint",
     "CheckpointError",
     "load_checkpoint",
+    "load_newest",
     "rng_state",
     "save_checkpoint",
     "set_rng_state",

@@ -26,7 +26,7 @@ ALIASES: dict[str, list[str]] = {
 }
 
 
-def add_train_args(p: argparse.ArgumentParser) -> None:
+def add_train_args(p: argparse.ArgumentParser, *, exclude: tuple[str, ...] = ()) -> None:
     """``--recipe``, one flag per TrainConfig key, ``--config``, ``--print-config``, ``--set``, ``--quiet``."""
     p.add_argument(
         "--recipe",
@@ -36,7 +36,9 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     )
     add_file_options(p, "training configuration")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
-    add_options(p, TrainConfig, aliases=ALIASES, exclude=("recipe",), title="training options (TrainConfig)")
+    add_options(
+        p, TrainConfig, aliases=ALIASES, exclude=("recipe", *exclude), title="training options (TrainConfig)"
+    )
 
 
 def _read_train_file(path: str) -> dict[str, Any]:

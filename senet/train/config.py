@@ -96,11 +96,16 @@ class TrainConfig:
     deterministic: bool = False
     """Deterministic algorithms and per-epoch seeding: a resumed run reproduces an uninterrupted one."""
     out_dir: str = ""
-    """The run folder ('': runs/<model>-<dataset>-<time>)."""
+    """The run folder ('': runs/<model>-<dataset>-<time>). A new run refuses a folder that holds
+    another run: continue that one with --resume, or see overwrite."""
+    overwrite: bool = False
+    """Start a new run in an out_dir that holds another run: the old run's files move to
+    OUT.old-<time> first (nothing is deleted). Not with --resume; recorded as false."""
     checkpoint_every: int = 1
     """Write a checkpoint every N epochs (and after the last)."""
     keep_checkpoints: int = 2
-    """How many of the newest checkpoints to keep."""
+    """How many of the newest checkpoints to keep. The oldest is deleted after the new one is
+    complete, so the disk needs room for keep_checkpoints + 1 of them while one is written."""
     freeze_bn_last_epochs: int = 0
     """Freeze every BN layer (statistics and affine parameters) for the last N epochs, as for
     SENet-154 (Appendix)."""

@@ -4,8 +4,9 @@
 :class:`FitResult`; a finished folder holds ``result.json``. It runs unchanged in one process or
 under ``torchrun`` (DistributedDataParallel; see :mod:`senet.train.distributed`). The steps:
 
-- :func:`setup`: device, seeds, run folder, loaders, model, optimizer, schedule (resumed from the
-  newest checkpoint if asked), complexity, DDP / compile wrappers, TensorBoard;
+- :func:`setup`: device, seeds, the run folder (locked; a new run refuses a folder holding another
+  one), loaders, model, optimizer, schedule (resumed from the newest checkpoint that loads, if
+  asked), complexity, DDP / compile wrappers, TensorBoard;
 - :func:`run_epoch`: one epoch of training (:func:`train_one_epoch`) and its evaluation;
 - :func:`record`: ``metrics.jsonl``, TensorBoard, the epoch line on stderr, the checkpoint;
 - :func:`finish`: ``result.json`` and the :class:`FitResult`.
@@ -16,11 +17,11 @@ and the run folder's layout in :mod:`senet.train.rundir`; both are re-exported h
 
 from __future__ import annotations
 
-import os
+import contextlib
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +29,11 @@ import torch
 from torch import nn
 
 from senet.complexity import Complexity
-from senet.config import ConfigError
 from senet.data import DataInfo, Loader, build_loaders
 from senet.runtime import num_threads
 from senet.train import checkpoint as ckpt
 from senet.train import distributed as dist
-from senet.train import rundir
+from senet.train import preflight, rundir
 from senet.train.config import TrainConfig
 from senet.train.loop import (
     NonFiniteLossError,
@@ -47,7 +47,7 @@ from senet.train.loop import (
 from senet.train.models import build_model, model_complexity
 from senet.train.optim import build_optimizer, build_scheduler
 from senet.train.progress import format_seconds
-from senet.train.rundir import CONFIG, RESULT, FitResult, load_result
+from senet.train.rundir import CONFIG, RESULT, FitResult, RunFolderError, load_result
 
 _LOGGED = ("train_loss", "train_top1", "val_loss", "top1", "top5", "lr")
 """The metrics written to TensorBoard each epoch."""
@@ -83,6 +83,9 @@ class Run:
     show: bool = True
     """Print the epoch lines (and the progress bar if ``progress``) on stderr."""
     progress: bool = True
+    folder: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    """Holds the run folder's lock (main process) until it is closed: :func:`fit` closes it when
+    the run ends, however it ends."""
 
 
 def fit(
@@ -90,8 +93,10 @@ def fit(
 ) -> FitResult:
     """Train ``config.model`` (a ModelSpec) on ``config.data`` in the run folder ``config.out_dir``.
 
-    With ``resume=True`` the newest checkpoint in that folder (if any) is loaded with its
-    optimizer, schedule position and RNG states and training continues from the next epoch.
+    With ``resume=True`` the newest checkpoint in that folder that loads (if any) is loaded with
+    its optimizer, schedule position and RNG states and training continues from the next epoch;
+    without it, a folder that holds another run is refused (:class:`RunFolderError`) unless
+    ``config.overwrite``. While it runs, the folder is locked against other processes.
     Writes ``config.json``, ``metrics.jsonl``, ``checkpoints/`` and finally ``result.json``.
     ``quiet`` prints nothing on stderr; ``progress=False`` keeps the per-epoch lines but no
     progress bar. The thread count and determinism switches are restored on return: fit() is a
@@ -101,23 +106,64 @@ def fit(
     try:
         with num_threads(config.threads):
             run = setup(config, resume=resume, quiet=quiet, progress=progress)
-            metrics: dict[str, Any] = {}
-            for epoch in range(run.start_epoch, run.config.epochs):
-                metrics = run_epoch(run, epoch)
-                record(run, metrics)
-            return finish(run, metrics)
+            with run.folder:  # the lock is released however the run ends
+                metrics: dict[str, Any] = {}
+                for epoch in range(run.start_epoch, run.config.epochs):
+                    metrics = run_epoch(run, epoch)
+                    record(run, metrics)
+                return finish(run, metrics)
     finally:
         torch.set_deterministic_debug_mode(debug_mode)
         dist.shutdown()
 
 
 def setup(config: TrainConfig, *, resume: bool = False, quiet: bool = False, progress: bool = True) -> Run:
-    """Everything before the first epoch; with ``resume``, the newest checkpoint's states are loaded."""
+    """Everything before the first epoch; with ``resume``, the newest loadable checkpoint's states
+    are loaded. The run folder's lock is held by the returned Run's ``folder`` (close it when done;
+    it is released here if the set-up fails)."""
     env = dist.init(config.device)
-    _check(config, env)
-    _seed(config, env)
+    preflight.check_environment(config, env, resume=resume)
+    preflight.seed_and_determinism(config, env)
     run_dir = Path(dist.broadcast_object(str(Path(config.out_dir or rundir.default_run_dir(config))), env))
-    config = config.replace(out_dir=str(run_dir))
+    with contextlib.ExitStack() as held:
+        _claim(held, run_dir, config, env, resume=resume, quiet=quiet)
+        # overwrite is an action on the folder, not part of the run: recorded as false
+        run = _build(config.replace(out_dir=str(run_dir), overwrite=False), env, resume=resume)
+        run.show, run.progress, run.folder = env.is_main and not quiet, progress, held.pop_all()
+    if run.show and run.start_epoch:
+        print(f"resuming {run_dir} after epoch {run.start_epoch}", file=sys.stderr)
+    return run
+
+
+def _claim(
+    held: contextlib.ExitStack,
+    run_dir: Path,
+    config: TrainConfig,
+    env: dist.DistEnv,
+    *,
+    resume: bool,
+    quiet: bool,
+) -> None:
+    """The main process locks ``run_dir`` (into ``held``) and, for a new run, checks that it holds no
+    other run (or moves that one aside with ``overwrite``); every process raises its error."""
+    problem = None
+    if env.is_main:
+        try:
+            held.enter_context(rundir.folder_lock(run_dir, "this run"))
+            aside = None if resume else rundir.claim_new(run_dir, overwrite=config.overwrite)
+            if aside and not quiet:
+                print(f"overwrite: the earlier run in {run_dir} moved to {aside}", file=sys.stderr)
+        except RunFolderError as err:
+            problem = str(err)
+    problem = dist.broadcast_object(problem, env)
+    if problem:
+        raise RunFolderError(problem)
+
+
+def _build(config: TrainConfig, env: dist.DistEnv, *, resume: bool) -> Run:
+    """Loaders, model, optimizer, schedule (from the newest loadable checkpoint with ``resume``) and
+    wrappers; the run folder made ready for the first epoch to train."""
+    run_dir = Path(config.out_dir)
     train_loader, val_loader, info = build_loaders(
         config.data, batch_size=config.batch_size // env.world_size, eval_batch_size=config.eval_batch_size,
         device=env.device, rank=env.rank, world_size=env.world_size, seed=config.seed,
@@ -127,8 +173,9 @@ def setup(config: TrainConfig, *, resume: bool = False, quiet: bool = False, pro
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(config, model)
     scaler = torch.amp.GradScaler("cuda") if config.amp == "fp16" else None
-    found = rundir.list_checkpoints(run_dir) if resume else []
-    start_epoch, iters_done = _load_state(found[-1], config, model, optimizer, scaler) if found else (0, 0)
+    say = (lambda text: print(text, file=sys.stderr)) if env.is_main else None
+    found = ckpt.load_newest(run_dir, say=say) if resume else None
+    start_epoch, iters_done = _load_state(found, config, model, optimizer, scaler) if found else (0, 0)
     steps = steps_per_epoch(train_loader, config.limit_train_batches)
     scheduler = build_scheduler(config, optimizer, steps, done=iters_done)
     if env.is_main:
@@ -137,16 +184,12 @@ def setup(config: TrainConfig, *, resume: bool = False, quiet: bool = False, pro
     train_model = dist.wrap(model, env, sync_bn=config.sync_bn)
     if config.compile:
         train_model = torch.compile(train_model)
-    run = Run(
+    return Run(
         config=config, env=env, run_dir=run_dir, train_loader=train_loader, val_loader=val_loader, info=info,
         model=model, train_model=train_model, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
-        counts=counts, start_epoch=start_epoch, last_checkpoint=found[-1] if found else None,
-        writer=_tensorboard(config, run_dir) if env.is_main else None,
-        show=env.is_main and not quiet, progress=progress,
+        counts=counts, start_epoch=start_epoch, last_checkpoint=found.path if found else None,
+        writer=preflight.tensorboard_writer(config, run_dir) if env.is_main else None,
     )  # fmt: skip
-    if run.show and start_epoch:
-        print(f"resuming {run_dir} after epoch {start_epoch}", file=sys.stderr)
-    return run
 
 
 def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
@@ -262,18 +305,18 @@ def _evaluate(run: Run) -> dict[str, float]:
 
 
 def _load_state(
-    path: Path,
+    found: ckpt.Checkpoint,
     config: TrainConfig,
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler | None,
 ) -> tuple[int, int]:
-    """Load a checkpoint's weights, optimizer, scaler and RNG states; (epochs, iterations) done.
+    """Put a loaded checkpoint's weights, optimizer, scaler and RNG states in place; (epochs,
+    iterations) done.
 
     The base rate of the schedule is this config's (an ``--set lr=...`` on resume wins): it goes
     into each group's ``initial_lr``, which :func:`build_scheduler` continues from.
     """
-    found = ckpt.load_checkpoint(path, with_state=True)
     model.load_state_dict(found.weights)
     optimizer.load_state_dict(found.state["optimizer"])
     for group in optimizer.param_groups:
@@ -284,60 +327,12 @@ def _load_state(
     return found.epoch, int(found.state["scheduler"]["last_epoch"])
 
 
-def _seed(config: TrainConfig, env: dist.DistEnv) -> None:
-    """The global seed and the determinism switches (the thread count is set by :func:`fit`)."""
-    torch.manual_seed(config.seed)
-    if config.deterministic:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        if config.compile:
-            torch.use_deterministic_algorithms(True)  # also sets inductor's flag (imports inductor)
-        else:
-            torch.set_deterministic_debug_mode("error")  # the same switch, without importing inductor
-        torch.backends.cudnn.benchmark = False
-    elif env.device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-
-
-def _check(config: TrainConfig, env: dist.DistEnv) -> None:
-    """Configuration problems that would otherwise surface only after the set-up (or mid-run)."""
-    if config.data.dataset != "digits" and not config.data.root:
-        raise ConfigError(
-            f"data.root: recipe {config.recipe!r} trains on {config.data.dataset!r}; give its folder "
-            "(--data-root PATH or --set data.root=PATH)"
-        )
-    if config.amp == "fp16" and env.device.type != "cuda":
-        raise ConfigError(
-            "amp='fp16' needs a CUDA device (it uses a gradient scaler); use amp=bf16 on the CPU"
-        )
-    if config.sync_bn and env.distributed and env.device.type != "cuda":
-        raise ConfigError("sync_bn=true needs CUDA devices: torch's SyncBatchNorm runs on GPU modules only")
-    if config.batch_size % env.world_size:
-        raise ConfigError(
-            f"batch_size={config.batch_size} does not split evenly over {env.world_size} processes"
-        )
-    if config.tensorboard:
-        try:
-            import torch.utils.tensorboard  # noqa: F401
-        except ImportError:
-            raise ConfigError(
-                "tensorboard=true needs the tensorboard package (pip install tensorboard)"
-            ) from None
-
-
 def _epoch_line(m: dict[str, Any], epochs: int) -> str:
     return (
         f"epoch {m['epoch']}/{epochs}  train loss {m['train_loss']:.4f} top-1 {m['train_top1']:.2f}%  "
         f"val loss {m['val_loss']:.4f} top-1 {m['top1']:.2f}% top-5 {m['top5']:.2f}%  "
         f"{m['train_images_per_second']:,.0f} img/s  {format_seconds(m['epoch_seconds'])}"
     )
-
-
-def _tensorboard(config: TrainConfig, run_dir: Path) -> Any:
-    if not config.tensorboard:
-        return None
-    from torch.utils.tensorboard import SummaryWriter
-
-    return SummaryWriter(log_dir=str(run_dir / rundir.TENSORBOARD))
 
 
 # senet.analysis and senet.commands import these from here (CONFIG, RESULT, FitResult and
@@ -348,6 +343,7 @@ __all__ = [
     "FitResult",
     "NonFiniteLossError",
     "Run",
+    "RunFolderError",
     "autocast",
     "evaluate",
     "finish",
