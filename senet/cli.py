@@ -1,4 +1,10 @@
-"""The ``senet`` command: one sub-command per module, each adding its own parser."""
+"""The ``senet`` command: one sub-command per module, each adding its own parser.
+
+:func:`main` is the error boundary: an expected error (:class:`senet.errors.SenetError`, the
+configuration and data errors it generalises, an unknown name, a file the operating system
+refuses) is printed as one line naming the file, field or value, with the exit code listed in
+:mod:`senet.errors`; any other exception is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,8 @@ from senet.commands import export as export_cmd
 from senet.commands import models as models_cmd
 from senet.commands import predict as predict_cmd
 from senet.commands import train as train_cmd
+from senet.errors import EXIT_CODES_HELP, EXIT_INPUT, EXIT_INTERRUPTED, SenetError, os_reason
+from senet.registry import UnknownNameError
 
 COMMANDS = [
     models_cmd,
@@ -33,7 +41,9 @@ COMMANDS = [
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="senet", description="Squeeze-and-Excitation networks: models, training and tools."
+        prog="senet",
+        description="Squeeze-and-Excitation networks: models, training and tools.",
+        epilog=EXIT_CODES_HELP,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
@@ -41,16 +51,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Raised for bad input before :class:`SenetError` existed; still reported as one line (exit 2).
+#: ``ValueError`` covers ConfigError and DataError; TypeError: unknown model options.
+EXPECTED = (SenetError, UnknownNameError, ValueError, TypeError)
+
+
+def one_line(err: BaseException) -> str:
+    """The error's message on one line (a KeyError's str() is the repr of its argument)."""
+    if isinstance(err, OSError) and not isinstance(err, SenetError):
+        text = os_reason(err)
+    else:
+        text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    return " ".join(text.split()) or type(err).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit code (see :mod:`senet.errors` and ``senet --help``)."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
-    except (KeyError, ValueError, TypeError, FileNotFoundError) as err:
-        print(f"senet {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_INTERRUPTED
+    except (*EXPECTED, OSError) as err:
+        print(f"senet {args.command}: error: {one_line(err)}", file=sys.stderr)
+        return int(getattr(err, "exit_code", EXIT_INPUT))
 
 
 if __name__ == "__main__":

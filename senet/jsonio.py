@@ -10,8 +10,10 @@ import json
 import math
 from typing import Any
 
+from senet.errors import SenetError
 
-class NonFiniteJSONError(ValueError):
+
+class NonFiniteJSONError(SenetError):
     """A value to be written as JSON holds NaN or an infinity; the message names its keys."""
 
 

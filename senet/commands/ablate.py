@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from senet.analysis.ablation import run_grid
 from senet.analysis.grids import AXES, PRESETS, Grid, axis_grid, preset
@@ -19,7 +18,7 @@ from senet.analysis.tables import format_csv, format_markdown, format_text, summ
 from senet.config import ConfigError
 from senet.io import write_atomic
 from senet.options import given, print_config_and_exit
-from senet.runtime import num_threads
+from senet.runtime import num_threads, prepare_output
 from senet.train.cli import add_train_args, config_from_args, model_given
 from senet.train.engine import NonFiniteLossError
 
@@ -81,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if print_config_and_exit(args, config):
         return 0
-    out = Path(config.out_dir or f"runs/ablate-{grid.name}")
+    out = prepare_output(config.out_dir or f"runs/ablate-{grid.name}", folder=True)
     model = model_given(args)
     if grid.note and not model:
         print(f"note: {grid.note}", file=sys.stderr)

@@ -17,6 +17,7 @@ from senet.analysis.plots import plot_all
 from senet.analysis.report import analyze, default_blocks, format_report
 from senet.analysis.stats import HIGH, LOW
 from senet.config import ConfigError
+from senet.runtime import prepare_output
 from senet.train.sources import add_weights_args, given_weights, load_weights_and_data
 
 
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else (given.parent if given.is_file() else given) / "analysis"
     if out.is_file():
         raise ConfigError(f"--out {out}: is a file; give a folder")
+    prepare_output(out, folder=True)  # before the (long) analysis
     analysis = analyze(
         model, loader, classes=info.classes, model_name=loaded.name, low=args.low, high=args.high,
         with_importance=not args.no_importance, limit_batches=args.limit_batches,

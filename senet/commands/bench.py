@@ -19,6 +19,7 @@ from senet.bench.runner import run_bench
 from senet.bench.targets import Target, load_targets
 from senet.io import write_atomic
 from senet.options import add_options, build, flag_name
+from senet.runtime import prepare_output
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -83,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if args.report is not None:
         return _reprint(args.report, targets)
     config = config_from_args(args)
+    if args.json is not None:
+        prepare_output(args.json, folder=False)  # before the (long) timings
     report = run_bench(config, log=lambda line: print(line, file=sys.stderr))
     report = summarize_timings(report, targets)
     report["meta"]["command"] = command_line(config)

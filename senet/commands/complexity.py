@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from senet.api import expand_models
 from senet.complexity import Complexity, complexity
+from senet.config import ConfigError
 from senet.options import add_options, build
 
 
@@ -23,6 +24,10 @@ class ComplexityOptions:
     """Print JSON instead of a table."""
     stages: bool = False
     """Also print the multiply-adds of each top-level module."""
+
+    def __post_init__(self) -> None:
+        if self.input_size is not None and self.input_size < 1:
+            raise ConfigError(f"--input-size must be >= 1, got {self.input_size}")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

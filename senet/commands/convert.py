@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from senet.options import add_options, build
+from senet.runtime import prepare_output
 from senet.weights.convert import convert_file
 from senet.weights.model_dir import card_fields, save_pretrained
 
@@ -45,6 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     opts = build(args, ConvertOptions)
+    prepare_output(opts.output, folder=not opts.output.endswith(".safetensors"))
     converted = convert_file(opts.input, source=opts.source, synsets=opts.synsets)
     if opts.model is not None and converted.model_name != opts.model:
         raise ValueError(

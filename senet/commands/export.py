@@ -17,6 +17,7 @@ import torch
 from senet.api import create_model
 from senet.config import ConfigError
 from senet.options import add_options, build
+from senet.runtime import prepare_output
 from senet.train.rundir import weights_source
 from senet.weights.export import export_model, input_channels
 from senet.weights.onnx_export import CHECK_RTOL, OnnxCheck, check_onnx, check_shapes, preprocessing_metadata
@@ -99,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     opts = build(args, ExportOptions)
     if not opts.out:
         raise ValueError("--out: give the output path (.onnx / .pt / .pt2)")
+    prepare_output(opts.out, folder=False)
     overrides = {} if opts.num_classes is None else {"num_classes": opts.num_classes}
     weights = None if opts.weights is None else weights_source(opts.weights)  # a run: its newest checkpoint
     model = create_model(opts.model, pretrained=opts.pretrained, weights=weights, **overrides)

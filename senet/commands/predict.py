@@ -14,12 +14,13 @@ import torch
 
 from senet.config import ConfigError
 from senet.data import load_image
+from senet.errors import SenetError
 from senet.options import add_options, build
 from senet.runtime import num_threads, pick_device
 from senet.train.sources import load_for_prediction
 
 
-class NonFiniteOutputError(ValueError):
+class NonFiniteOutputError(SenetError):
     """The model's outputs hold NaN or inf: there is no prediction to print."""
 
 

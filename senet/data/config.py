@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from senet.errors import SenetError
+
 #: Dataset kinds understood by :func:`senet.data.build_loaders`.
 Dataset = Literal["digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "folder", "filelist"]
 DATASETS: tuple[str, ...] = get_args(Dataset)
@@ -27,7 +29,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class DataError(ValueError):
+class DataError(SenetError):
     """Bad data input (a missing or corrupt file, a wrong layout, a label out of range): the message names it."""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import pickle
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def _open_maybe_gzip(path: Path) -> bytes:
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as err:
+        except (OSError, EOFError, zlib.error) as err:
             raise DataError(f"{path}: corrupt gzip data ({err})") from err
     return data
 
@@ -188,8 +189,8 @@ def _load_pickle(path: Path) -> dict:
     try:
         with path.open("rb") as fh:
             obj = _SafeUnpickler(fh, encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, ValueError) as err:
-        raise DataError(f"{path}: corrupt CIFAR batch ({err})") from err
+    except Exception as err:  # noqa: BLE001 -- any failure of the (code-free) unpickler is a bad file
+        raise DataError(f"{path}: corrupt CIFAR batch ({type(err).__name__}: {err})") from err
     if not isinstance(obj, dict):
         raise DataError(f"{path}: expected a dict in the CIFAR batch, found {type(obj).__name__}")
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
@@ -207,23 +208,39 @@ def cifar_split(root: str | Path, *, dataset: str, train: bool, size: int) -> Te
     missing = [n for n in names + [meta] if not (folder / n).is_file()]
     if missing:
         raise DataError(f"{folder}: missing CIFAR file(s) {', '.join(missing)}")
-    classes = [c.decode() if isinstance(c, bytes) else str(c) for c in _load_pickle(folder / meta)[meta_key]]
+    classes = _cifar_classes(folder / meta, meta_key)
     arrays, labels = [], []
     for name in names:
-        batch = _load_pickle(folder / name)
-        if "data" not in batch or label_key not in batch:
-            raise DataError(f"{folder / name}: CIFAR batch lacks 'data' or {label_key!r}")
-        data = np.asarray(batch["data"], dtype=np.uint8)
-        if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or data.shape[0] != len(batch[label_key]):
-            raise DataError(
-                f"{folder / name}: data of shape {data.shape} does not match {len(batch[label_key])} labels of 3x32x32"
-            )
-        arrays.append(data.reshape(-1, 3, 32, 32))
-        labels.append(np.asarray(batch[label_key], dtype=np.int64))
+        data, target = _cifar_batch(folder / name, label_key)
+        arrays.append(data)
+        labels.append(target)
     target = np.concatenate(labels)
     _check_labels(target, len(classes), str(folder))
     pixels = resize_uint8(torch.from_numpy(np.concatenate(arrays)), size)
     return TensorSplit(pixels, torch.from_numpy(target), classes)
+
+
+def _cifar_classes(path: Path, key: str) -> list[str]:
+    """The class names of a CIFAR ``batches.meta`` / ``meta`` file."""
+    names = _load_pickle(path).get(key)
+    if not isinstance(names, (list, tuple)) or not names:
+        raise DataError(f"{path}: no list of class names under {key!r}")
+    return [c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c) for c in names]
+
+
+def _cifar_batch(path: Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (N, 3, 32, 32), labels int64 (N,)) of one CIFAR batch file."""
+    batch = _load_pickle(path)
+    if "data" not in batch or label_key not in batch:
+        raise DataError(f"{path}: CIFAR batch lacks 'data' or {label_key!r}")
+    try:
+        data = np.asarray(batch["data"], dtype=np.uint8)
+        labels = np.asarray(batch[label_key], dtype=np.int64)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise DataError(f"{path}: CIFAR batch with unreadable data or labels ({err})") from err
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or labels.ndim != 1 or data.shape[0] != labels.shape[0]:
+        raise DataError(f"{path}: data of shape {data.shape} does not match {labels.shape} labels of 3x32x32")
+    return data.reshape(-1, 3, 32, 32), labels
 
 
 def load_tensor_dataset(config: DataConfig) -> tuple[TensorSplit, TensorSplit]:

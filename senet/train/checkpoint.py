@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import random
 import shutil
 from collections.abc import Callable
@@ -25,9 +24,9 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 from torch import nn
 
+from senet.errors import SenetError
 from senet.io import fsync_path, umask_mode
 from senet.train.rundir import (
     STATE,
@@ -40,6 +39,7 @@ from senet.train.rundir import (
     prune_checkpoints,
     resolve,
 )
+from senet.weights.safe_load import load_torch_file, save_safetensors_file, save_torch_file
 
 
 @dataclass
@@ -118,9 +118,9 @@ def save_checkpoint(
         "config": json.dumps(config),
         "data_info": json.dumps(data_info),
     }
-    save_file(weights, str(tmp / WEIGHTS), metadata=metadata)
+    save_safetensors_file(weights, tmp / WEIGHTS, metadata)  # a full disk: an error naming the file
     os.chmod(tmp / WEIGHTS, umask_mode())  # safetensors writes 0600 whatever the umask
-    torch.save({"epoch": epoch, "config": config, "data_info": data_info} | state, tmp / STATE)
+    save_torch_file({"epoch": epoch, "config": config, "data_info": data_info} | state, tmp / STATE)
     for name in (WEIGHTS, STATE):
         fsync_path(tmp / name)
     fsync_path(tmp)
@@ -161,18 +161,20 @@ def load_newest(run_dir: str | Path, *, say: Callable[[str], None] | None = None
     run has no checkpoint). A newer one that does not load (truncated, damaged, foreign) is
     skipped, and ``say`` is told which and why; if none loads, a CheckpointError lists each.
     """
-    found, reasons = list_checkpoints(run_dir), []
+    found, reasons, skipped = list_checkpoints(run_dir), [], []
     for path in reversed(found):
         try:
             loaded = load_checkpoint(path, with_state=True)
             missing = [key for key in RESUMABLE if key not in loaded.state]
-            if not missing:
-                return loaded
-            raise CheckpointError(f"{path / STATE}: no {', '.join(missing)} to resume from")
+            if missing:
+                raise CheckpointError(f"{path / STATE}: no {', '.join(missing)} to resume from")
         except CheckpointError as err:
             reasons.append(str(err))
-            if say is not None:
-                say(f"resume: skipping checkpoint {path}: {err}")
+            skipped.append(f"resume: skipping checkpoint {path}: {err}")
+            continue
+        for line in skipped if say is not None else ():  # said only when an older one is used
+            say(line)
+        return loaded
     if found:
         raise CheckpointError(
             f"{run_dir}: none of its checkpoints loads ({'; '.join(reasons)}); start a new run in it "
@@ -182,20 +184,15 @@ def load_newest(run_dir: str | Path, *, say: Callable[[str], None] | None = None
 
 
 def _load_state(path: Path) -> dict[str, Any]:
-    """``state.pt`` loaded with ``weights_only=True``; any failure is a CheckpointError naming the file
-    (never torch's own advice to load it with ``weights_only=False``: that would run its code)."""
+    """``state.pt`` loaded with ``weights_only=True`` (:func:`load_torch_file`); any failure is a
+    CheckpointError naming the file (never torch's own advice to load it with
+    ``weights_only=False``: that would run its code)."""
     if not path.is_file():
         raise CheckpointError(f"{path}: missing training state; cannot resume from it")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise CheckpointError(
-            f"{path}: holds objects other than tensors and plain values (not written by senet); not loaded"
-        ) from None
-    except Exception as err:  # torch raises RuntimeError, EOFError, ... for damaged files
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        first = type(err).__name__ if "weights_only" in first else first
-        raise CheckpointError(f"{path}: cannot read the training state ({first})") from None
+        state = load_torch_file(path, "training state")
+    except (SenetError, FileNotFoundError) as err:
+        raise CheckpointError(str(err)) from None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a training state (a {type(state).__name__}, not a mapping)")
     return state

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from senet.config import merge, read_file
+from senet.config import ConfigError, merge, read_file, to_dict
 from senet.options import add_file_options, add_options, given, resolve
 from senet.train.config import RECIPES, TrainConfig, recipe
 
@@ -54,7 +54,19 @@ def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) 
     config = base or recipe(args.recipe or "fast")
     if getattr(args, "config", None):
         config = merge(config, _read_train_file(args.config))
-    return resolve(argparse.Namespace(**{**vars(args), "config": None}), config)
+    config = resolve(argparse.Namespace(**{**vars(args), "config": None}), config)
+    if base is not None:  # resuming: the network must stay the one the checkpoint holds
+        _same_network(base, config)
+    return config
+
+
+def _same_network(base: TrainConfig, config: TrainConfig) -> None:
+    """Refuse model changes (other than dropout) on top of a run's configuration."""
+    old, new = to_dict(base.model), to_dict(config.model)
+    changed = [k for k in old if k != "drop_rate" and old[k] != new.get(k)]
+    if changed:
+        shown = ", ".join(f"model.{k}={new[k]!r} (the run has {old[k]!r})" for k in changed)
+        raise ConfigError(f"--resume: {shown}: a run continues with its own network; start a new run instead")
 
 
 def model_given(args: argparse.Namespace) -> str | None:

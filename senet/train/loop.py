@@ -15,13 +15,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from senet.data import DataError, Loader, forward_eval
+from senet.errors import NonFiniteError
 from senet.train import distributed as dist
 from senet.train.config import TrainConfig
 from senet.train.optim import freeze_bn
 from senet.train.progress import Progress
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(NonFiniteError):
     """The loss (training or validation) or the weights became NaN or infinite; training stopped and
     the last good checkpoint was kept."""
 

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from senet.config import ConfigError
+from senet.errors import WeightsFileError
 from senet.io import fsync_path, write_atomic
 from senet.jsonio import strict_json
 from senet.train.config import TrainConfig
@@ -62,7 +63,7 @@ _LEFTOVERS = (".epoch-*.tmp-*", ".epoch-*.discard-*")
 """Hidden checkpoint folders a killed process left half written or half deleted."""
 
 
-class CheckpointError(FileNotFoundError):
+class CheckpointError(WeightsFileError, FileNotFoundError):
     """No usable checkpoint where one was expected; the message names the path."""
 
 

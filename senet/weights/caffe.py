@@ -24,16 +24,18 @@ conv2 = layer1; grouped 3x3 convolutions read from the blob shapes):
 from __future__ import annotations
 
 import re
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from senet.errors import WeightsFileError
 from senet.models.resnet import ResNetConfig
 from senet.weights.detect import infer_config
 from senet.weights.preprocessing import Preprocessing
-from senet.weights.protobuf import as_float, as_floats, as_ints, as_string, fields
+from senet.weights.protobuf import ProtobufError, as_float, as_floats, as_ints, as_string, fields
 
 CAFFE_BGR_MEAN = (104.0, 117.0, 123.0)
 _V1_TYPES = {4: "Convolution", 14: "InnerProduct", 17: "Pooling", 18: "ReLU", 19: "Sigmoid"}
@@ -126,14 +128,19 @@ def read_caffemodel(path: str | Path) -> dict[str, CaffeLayer]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"caffemodel not found: {path}")
-    net = fields(path.read_bytes())
-    entries, v1 = (net[100], False) if 100 in net else (net.get(2, []), True)
-    layers = {}
-    for _, raw in entries:
-        layer = _layer(raw, v1)
-        layers[layer.name] = layer
+    try:
+        net = fields(path.read_bytes())
+        entries, v1 = (net[100], False) if 100 in net else (net.get(2, []), True)
+        layers = {}
+        for wire, raw in entries:
+            if not isinstance(raw, memoryview):
+                raise ProtobufError(f"layer field with wire type {wire}, not a message")
+            layer = _layer(raw, v1)
+            layers[layer.name] = layer
+    except (ValueError, TypeError, IndexError, OverflowError, struct.error) as err:  # the bytes, not a bug
+        raise WeightsFileError(f"{path}: not a readable .caffemodel ({err})") from err
     if not layers:
-        raise ValueError(f"{path}: no layers (NetParameter fields 100 / 2) found")
+        raise WeightsFileError(f"{path}: no layers (NetParameter fields 100 / 2) found")
     return layers
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from senet.errors import SenetError
 from senet.models.resnet import ResNet, ResNetConfig
 from senet.weights.cadene import from_cadene
 from senet.weights.caffe import from_caffe, is_caffemodel, read_synsets
@@ -37,7 +38,7 @@ FileLayout = Literal["auto", "senet", "timm", "cadene", "caffe"]
 """How :func:`read_weights_file` reads a file: detect (``auto``), or the caller's statement."""
 
 
-class AmbiguousLayoutError(ValueError):
+class AmbiguousLayoutError(SenetError):
     """A state dict whose layout decides the network but cannot be read off its tensors."""
 
 

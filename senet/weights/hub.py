@@ -24,8 +24,10 @@ from pathlib import Path
 
 import torch.hub
 
+from senet.errors import SenetError
 
-class PretrainedUnavailableError(ValueError):
+
+class PretrainedUnavailableError(SenetError):
     """No verified copy of the weights could be found or fetched."""
 
 

@@ -13,10 +13,12 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from senet.errors import WeightsFileError
+
 Value = int | memoryview
 
 
-class ProtobufError(ValueError):
+class ProtobufError(WeightsFileError):
     """Bytes that are not a well-formed protobuf message."""
 
 

@@ -133,7 +133,7 @@ def _hostile(path: Path) -> None:
     [
         ("state.pt", _truncate, "cannot read the training state"),
         ("model.safetensors", _truncate, "cannot read the weights"),
-        ("state.pt", _hostile, "not written by senet"),
+        ("state.pt", _hostile, "refused to load the training state"),
     ],
 )
 def test_resume_falls_back_to_the_newest_checkpoint_that_loads(
@@ -159,7 +159,7 @@ def test_no_loadable_checkpoint_is_an_error_naming_each(finished, tmp_path) -> N
         _truncate(found / "state.pt")
     with pytest.raises(CheckpointError, match=r"none of its checkpoints loads.*epoch-0002.*epoch-0001"):
         fit(tiny_config(run, epochs=2), resume=True, quiet=True)
-    with pytest.raises(CheckpointError, match="not written by senet") as caught:
+    with pytest.raises(CheckpointError, match="refused to load the training state") as caught:
         _hostile(rundir.list_checkpoints(run)[0] / "state.pt")
         load_checkpoint(rundir.list_checkpoints(run)[0], with_state=True)
     assert "weights_only" not in str(caught.value)
