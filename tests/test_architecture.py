@@ -2,7 +2,7 @@
 
 The layering is the ``[tool.importlinter]`` contract of pyproject.toml (cli > commands > analysis >
 train | bench > api > data | fast | weights | complexity > spec > zoo > registry > models > layers
-> options > config | io | runtime); import-linter checks it, counting imports inside functions too. The cycle check
+> options > config | io | jsonio | runtime > errors); import-linter checks it, counting imports inside functions too. The cycle check
 builds the import graph with grimp (import-linter's graph library) and looks for strongly
 connected components itself.
 """

@@ -288,6 +288,7 @@ def finish(run: Run, metrics: dict[str, Any]) -> FitResult:
         input_size=run.info.input_size,
         seconds=sum(row.get("epoch_seconds", 0.0) for row in history),
         train_images_per_second=sum(speeds) / len(speeds) if speeds else 0.0,
+        skipped=dict(history[-1].get("skipped", {})) if history else {},
     )
     if main:
         rundir.write_result(run.run_dir, result)

@@ -35,7 +35,7 @@ import socket
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,9 @@ class FitResult:
     input_size: int
     seconds: float
     train_images_per_second: float
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Image files left out by reason (unreadable, hidden, symlink loop ...), as the last epoch
+    counted them; each was named in a warning when it was skipped."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

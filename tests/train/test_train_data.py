@@ -48,10 +48,12 @@ def test_skipped_files_are_counted_by_reason_in_the_metrics(tmp_path: Path) -> N
     (tmp_path / "data" / "train" / "cat" / "bad.jpg").write_bytes(b"not an image")
     (tmp_path / "data" / "train" / "dog" / "._0.jpg").write_bytes(b"resource fork")
     config = tiny_config(tmp_path / "run", data=_folder(tmp_path / "data", skip_bad_images=True), epochs=1)
-    fit(config, quiet=True)
+    result = fit(config, quiet=True)
     (row,) = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert row["skipped_images"] == 1 and row["train_images"] == 4
     assert row["skipped"] == {"hidden file": 1, "unreadable (UnidentifiedImageError)": 1}
+    assert result.skipped == row["skipped"]  # and in result.json
+    assert json.loads((tmp_path / "run" / "result.json").read_text())["skipped"] == row["skipped"]
 
 
 def test_a_relative_data_root_is_stored_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
