@@ -13,6 +13,7 @@ order, value range) and their label names mapped onto the folder's classes.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,8 +186,8 @@ class MappedLabels:
     def __init__(self, loader: Any, index: torch.Tensor) -> None:
         self.loader, self.index = loader, index
 
-    def __iter__(self):  # noqa: ANN204
-        for images, labels in self.loader:
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for images, labels in self.loader:  # labels: (N,) in the data's order -> the model's
             yield images, self.index.to(labels.device)[labels]
 
     def __len__(self) -> int:
