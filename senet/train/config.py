@@ -117,6 +117,11 @@ class TrainConfig:
     """Stop each epoch after N batches (0: all), for smoke runs."""
     limit_val_batches: int = 0
     """Stop each evaluation after N batches (0: all)."""
+    log_every_steps: int = 50
+    """Read the training loss, accuracy and NaN check back from the device every N steps (and at
+    the end of each epoch; 0: only then): one host synchronisation per N steps, not per step. The
+    progress display shows the values of the last read; a NaN/inf loss stops the run at the read
+    after it, naming its step."""
 
     def __post_init__(self) -> None:
         if isinstance(self.model, str):  # a bare registered name is the common case
@@ -125,7 +130,8 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be >= 1")
-        for name in ("freeze_bn_last_epochs", "limit_train_batches", "limit_val_batches", "threads"):
+        for name in ("freeze_bn_last_epochs", "limit_train_batches", "limit_val_batches", "threads",
+                     "log_every_steps"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be >= 0")
         if self.eval_batch_size is not None and self.eval_batch_size < 1:
