@@ -13,14 +13,17 @@ from collections.abc import Iterable
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from senet.data import DataError, Loader, forward_eval
 from senet.errors import NonFiniteError
 from senet.train import distributed as dist
 from senet.train.config import TrainConfig
 from senet.train.meter import Reading, StepMeter, to_host
+from senet.train.mix import mix_batch, mixing
 from senet.train.optim import freeze_bn
 from senet.train.progress import Progress
+from senet.train.step import Stepper
 
 
 class NonFiniteLossError(NonFiniteError):
@@ -109,18 +112,6 @@ def _prepare(images: torch.Tensor, channels_last: bool) -> torch.Tensor:
     return images
 
 
-def _step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
-    """One optimizer update from ``loss`` (through the fp16 gradient scaler when there is one)."""
-    optimizer.zero_grad(set_to_none=True)
-    if scaler is not None:
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-    else:
-        loss.backward()
-        optimizer.step()
-
-
 def train_one_epoch(
     model: nn.Module,
     loader: Loader,
@@ -132,8 +123,14 @@ def train_one_epoch(
     env: dist.DistEnv,
     scaler: torch.amp.GradScaler | None = None,
     show: bool = True,
+    ema: AveragedModel | None = None,
+    ema_source: nn.Module | None = None,
 ) -> dict[str, float]:
     """One pass over ``loader``; returns the mean training loss, top-1 accuracy and images/s.
+
+    The optimizer steps through :class:`~senet.train.step.Stepper` (accumulation, clipping, the
+    schedule, the EMA ``ema`` of ``ema_source``: the plain network inside ``model``'s wrappers);
+    batches are mixed (:mod:`senet.train.mix`) when mixup or CutMix is on.
 
     The loss sums, top-1 counts and a NaN/inf flag stay on the device (:class:`StepMeter`) and are
     read every ``config.log_every_steps`` steps and at the end of the epoch: at most one
@@ -148,19 +145,23 @@ def train_one_epoch(
     steps = steps_per_epoch(loader, config.limit_train_batches)
     bar = Progress(steps, f"epoch {epoch + 1}/{config.epochs}", enabled=show)
     meter = StepMeter(env.device, config.log_every_steps)
+    stepper = Stepper(model, optimizer, scheduler, config, batches=steps, scaler=scaler, ema=ema,
+                      ema_source=ema_source)  # fmt: skip
     shown: dict[str, float] = {}
     step = -1
     for step, (images, labels) in enumerate(loader):
         if step >= steps:
             break
         images = _prepare(images, config.channels_last)  # (N, C, H, W)
-        with autocast(env.device, config.amp):
-            logits = model(images)  # (N, K)
-            loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.label_smoothing)
-        _step(loss, optimizer, scaler)
-        scheduler.step()
+        mixed = mix_batch(images, labels, config) if mixing(config) else None
+        with stepper.context(step):
+            with autocast(env.device, config.amp):
+                logits = model(mixed.images if mixed else images)  # (N, K)
+                targets = mixed.targets(logits.shape[1]) if mixed else labels
+                loss = F.cross_entropy(logits.float(), targets, label_smoothing=config.label_smoothing)
+            stepper.backward(step, loss)
         n = labels.shape[0]
-        meter.add(step, loss, top1_hits(logits.detach(), labels), n)
+        meter.add(step, loss, top1_hits(logits.detach(), mixed.counted if mixed else labels), n)
         if meter.due(step):
             shown["loss"] = _check(meter.read(step + 1, env), meter, epoch, bar)
         shown["lr"] = optimizer.param_groups[0]["lr"]  # a host float: set by the scheduler
