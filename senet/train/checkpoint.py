@@ -100,11 +100,13 @@ def save_checkpoint(
     config: dict[str, Any],
     data_info: dict[str, Any],
     keep: int = 2,
+    extra_weights: dict[str, dict[str, torch.Tensor]] | None = None,
 ) -> Path:
     """Write ``checkpoints/epoch-NNNN`` atomically and keep the newest ``keep`` of them.
 
     The new checkpoint is complete before the oldest is deleted: the disk needs room for
-    ``keep + 1`` checkpoints while it is written.
+    ``keep + 1`` checkpoints while it is written. ``extra_weights`` maps more weight files of the
+    folder (``ema.safetensors``) to their state dicts, written with the same metadata.
     """
     final, tmp = checkpoint_dir(run_dir, epoch), partial_dir(run_dir, epoch)
     root = final.parent
@@ -120,6 +122,12 @@ def save_checkpoint(
     }
     save_safetensors_file(weights, tmp / WEIGHTS, metadata)  # a full disk: an error naming the file
     os.chmod(tmp / WEIGHTS, umask_mode())  # safetensors writes 0600 whatever the umask
+    for name, tensors in (extra_weights or {}).items():
+        save_safetensors_file(
+            {k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp / name, metadata
+        )
+        os.chmod(tmp / name, umask_mode())
+        fsync_path(tmp / name)
     save_torch_file({"epoch": epoch, "config": config, "data_info": data_info} | state, tmp / STATE)
     for name in (WEIGHTS, STATE):
         fsync_path(tmp / name)

@@ -61,7 +61,8 @@ class TrainConfig:
     lr: float = 0.1
     """Base learning rate (scaled linearly when lr_reference_batch is set)."""
     lr_reference_batch: int | None = None
-    """When set, the rate is lr * batch_size / lr_reference_batch (Goyal et al. 2017)."""
+    """When set, the rate is lr * batch_size * accumulate_steps / lr_reference_batch (Goyal et al.
+    2017): scaled by the effective batch."""
     momentum: float = 0.9
     """SGD momentum."""
     nesterov: bool = False
@@ -112,11 +113,38 @@ class TrainConfig:
     sync_bn: bool = False
     """SyncBatchNorm under DDP (CUDA only)."""
     tensorboard: bool = False
-    """Write TensorBoard logs (needs the tensorboard package)."""
+    """Write TensorBoard logs (needs the tensorboard extra: pip install 'senet[tensorboard]')."""
     limit_train_batches: int = 0
     """Stop each epoch after N batches (0: all), for smoke runs."""
     limit_val_batches: int = 0
     """Stop each evaluation after N batches (0: all)."""
+    log_every_steps: int = 50
+    """Read the training loss, accuracy and NaN check back from the device every N steps (and at
+    the end of each epoch; 0: only then): one host synchronisation per N steps, not per step. The
+    progress display shows the values of the last read; a NaN/inf loss stops the run at the read
+    after it, naming its step."""
+    accumulate_steps: int = 1
+    """Gradient accumulation: one optimizer step per N batches of batch_size, an effective batch
+    of batch_size * N (e.g. the paper's 1,024 as 4 x 256 on a few GPUs). lr_reference_batch scales
+    the rate by this effective batch, and the schedule counts optimizer steps."""
+    clip_grad_norm: float = 0.0
+    """Clip the gradients' global L2 norm to this before each optimizer step (0: off)."""
+    no_decay_norm_bias: bool = False
+    """No weight decay on normalisation-layer parameters (BN gamma, beta) and biases, as in timm
+    and torchvision's recipes; off: decay on every parameter (the paper's Caffe solvers)."""
+    ema_decay: float = 0.0
+    """Keep an exponential moving average of the weights (and BN statistics), updated after each
+    optimizer step: ema = decay * ema + (1 - decay) * weights (0: off; e.g. 0.9998). When on, the
+    validation metrics (top1, val_loss, result.json) are the EMA's, the trained weights' are logged
+    as raw_top1 / raw_top5 / raw_val_loss, and each checkpoint holds the EMA as ema.safetensors
+    (its state in state.pt)."""
+    mixup_alpha: float = 0.0
+    """Mixup (Zhang et al. 2018): each batch is mixed with a shuffled copy of itself with weight
+    lambda ~ Beta(alpha, alpha), the targets likewise (0: off). Combined with label_smoothing."""
+    cutmix_alpha: float = 0.0
+    """CutMix (Yun et al. 2019): a box of area (1 - lambda) of each image is pasted from the
+    shuffled copy, lambda ~ Beta(alpha, alpha) (0: off). With mixup too, each batch uses one of the
+    two at random. Training accuracy counts the label with the larger mixing weight."""
 
     def __post_init__(self) -> None:
         if isinstance(self.model, str):  # a bare registered name is the common case
@@ -125,7 +153,15 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be >= 1")
-        for name in ("freeze_bn_last_epochs", "limit_train_batches", "limit_val_batches", "threads"):
+        if self.accumulate_steps < 1:
+            raise ConfigError(f"accumulate_steps={self.accumulate_steps!r}: must be >= 1")
+        for name in ("clip_grad_norm", "mixup_alpha", "cutmix_alpha"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ConfigError(f"{name}={getattr(self, name)!r}: must be a finite number >= 0")
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError(f"ema_decay={self.ema_decay!r}: must be in [0, 1)")
+        for name in ("freeze_bn_last_epochs", "limit_train_batches", "limit_val_batches", "threads",
+                     "log_every_steps"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be >= 0")
         if self.eval_batch_size is not None and self.eval_batch_size < 1:
@@ -166,7 +202,12 @@ class TrainConfig:
         """The base learning rate after the linear batch-size scaling (if any)."""
         if self.lr_reference_batch is None:
             return self.lr
-        return self.lr * self.batch_size / self.lr_reference_batch
+        return self.lr * self.effective_batch / self.lr_reference_batch
+
+    @property
+    def effective_batch(self) -> int:
+        """The batch of one optimizer step: batch_size * accumulate_steps."""
+        return self.batch_size * self.accumulate_steps
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)

@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from senet.complexity import Complexity
 from senet.data import DataInfo, Loader, build_loaders
@@ -35,6 +36,7 @@ from senet.train import checkpoint as ckpt
 from senet.train import distributed as dist
 from senet.train import preflight, rundir
 from senet.train.config import TrainConfig
+from senet.train.ema import EMA_WEIGHTS, build_ema, ema_weights
 from senet.train.loop import (
     NonFiniteLossError,
     autocast,
@@ -48,6 +50,7 @@ from senet.train.models import build_model, model_complexity
 from senet.train.optim import build_optimizer, build_scheduler
 from senet.train.progress import format_seconds
 from senet.train.rundir import CONFIG, RESULT, FitResult, RunFolderError, load_result
+from senet.train.step import optimizer_steps
 
 _LOGGED = ("train_loss", "train_top1", "val_loss", "top1", "top5", "lr")
 """The metrics written to TensorBoard each epoch."""
@@ -78,6 +81,8 @@ class Run:
     """Epochs already done (a resumed run); training continues with the next one."""
     last_checkpoint: Path | None = None
     """The newest checkpoint written or resumed from (named when the loss turns NaN)."""
+    ema: AveragedModel | None = None
+    """The moving average of ``model`` (``ema_decay > 0``): evaluated and checkpointed with it."""
     writer: Any = None
     """The TensorBoard ``SummaryWriter`` (main process with ``tensorboard=true`` only)."""
     show: bool = True
@@ -175,8 +180,11 @@ def _build(config: TrainConfig, env: dist.DistEnv, *, resume: bool) -> Run:
     scaler = torch.amp.GradScaler("cuda") if config.amp == "fp16" else None
     say = (lambda text: print(text, file=sys.stderr)) if env.is_main else None
     found = ckpt.load_newest(run_dir, say=say) if resume else None
-    start_epoch, iters_done = _load_state(found, config, model, optimizer, scaler) if found else (0, 0)
-    steps = steps_per_epoch(train_loader, config.limit_train_batches)
+    ema = build_ema(config, model)
+    start_epoch, iters_done = _load_state(found, config, model, optimizer, scaler, ema) if found else (0, 0)
+    steps = optimizer_steps(
+        steps_per_epoch(train_loader, config.limit_train_batches), config.accumulate_steps
+    )
     scheduler = build_scheduler(config, optimizer, steps, done=iters_done)
     if env.is_main:
         rundir.prepare(run_dir, config.to_dict(), start_epoch)
@@ -187,7 +195,7 @@ def _build(config: TrainConfig, env: dist.DistEnv, *, resume: bool) -> Run:
     return Run(
         config=config, env=env, run_dir=run_dir, train_loader=train_loader, val_loader=val_loader, info=info,
         model=model, train_model=train_model, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
-        counts=counts, start_epoch=start_epoch, last_checkpoint=found.path if found else None,
+        counts=counts, ema=ema, start_epoch=start_epoch, last_checkpoint=found.path if found else None,
         writer=preflight.tensorboard_writer(config, run_dir) if env.is_main else None,
     )  # fmt: skip
 
@@ -207,7 +215,8 @@ def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
     try:
         stats = train_one_epoch(
             run.train_model, run.train_loader, optimizer=run.optimizer, scheduler=run.scheduler, epoch=epoch,
-            config=config, env=run.env, scaler=run.scaler, show=run.show and run.progress,
+            config=config, env=run.env, scaler=run.scaler, show=run.show and run.progress, ema=run.ema,
+            ema_source=run.model,
         )  # fmt: skip
         val = _evaluate(run)
         check_finite(run.model, {**stats, **val}, epoch=epoch, env=run.env)
@@ -256,7 +265,9 @@ def record(run: Run, metrics: dict[str, Any]) -> None:
                     "scaler": run.scaler.state_dict() if run.scaler is not None else None,
                     "rng": ckpt.rng_state(),
                     "metrics": metrics,
+                    **({"ema": run.ema.state_dict()} if run.ema is not None else {}),
                 },
+                extra_weights={EMA_WEIGHTS: ema_weights(run.ema)} if run.ema is not None else None,
             )  # fmt: skip
     dist.barrier(run.env)
 
@@ -297,12 +308,20 @@ def finish(run: Run, metrics: dict[str, Any]) -> FitResult:
 
 def _evaluate(run: Run) -> dict[str, float]:
     """Validation metrics of the plain model (not the DDP wrapper: its buffer broadcasts would need
-    equal batch counts on every process)."""
+    equal batch counts on every process). With an EMA, the EMA's are the metrics and the trained
+    weights' are added as ``raw_val_loss``, ``raw_top1``, ``raw_top5``."""
     config = run.config
-    return evaluate(
-        run.model, run.val_loader, env=run.env, amp=config.amp, channels_last=config.channels_last,
-        limit_batches=config.limit_val_batches,
-    )  # fmt: skip
+
+    def score(model: nn.Module) -> dict[str, float]:
+        return evaluate(
+            model, run.val_loader, env=run.env, amp=config.amp, channels_last=config.channels_last,
+            limit_batches=config.limit_val_batches,
+        )  # fmt: skip
+
+    if run.ema is None:
+        return score(run.model)
+    raw = score(run.model)
+    return score(run.ema.module) | {f"raw_{key}": raw[key] for key in ("val_loss", "top1", "top5")}
 
 
 def _load_state(
@@ -311,6 +330,7 @@ def _load_state(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler | None,
+    ema: AveragedModel | None = None,
 ) -> tuple[int, int]:
     """Put a loaded checkpoint's weights, optimizer, scaler and RNG states in place; (epochs,
     iterations) done.
@@ -324,6 +344,12 @@ def _load_state(
         group["initial_lr"] = config.scaled_lr
     if scaler is not None and found.state.get("scaler"):
         scaler.load_state_dict(found.state["scaler"])
+    if ema is not None:
+        if "ema" not in found.state:
+            raise RunFolderError(
+                f"{found.path}: has no EMA state (trained with ema_decay=0); resume without it"
+            )
+        ema.load_state_dict(found.state["ema"])
     ckpt.set_rng_state(found.state["rng"])
     return found.epoch, int(found.state["scheduler"]["last_epoch"])
 

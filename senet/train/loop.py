@@ -13,13 +13,17 @@ from collections.abc import Iterable
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
 from senet.data import DataError, Loader, forward_eval
 from senet.errors import NonFiniteError
 from senet.train import distributed as dist
 from senet.train.config import TrainConfig
+from senet.train.meter import Reading, StepMeter, to_host
+from senet.train.mix import mix_batch, mixing
 from senet.train.optim import freeze_bn
 from senet.train.progress import Progress
+from senet.train.step import Stepper
 
 
 class NonFiniteLossError(NonFiniteError):
@@ -84,6 +88,19 @@ def topk_correct(logits: torch.Tensor, labels: torch.Tensor, ks: Iterable[int] =
     return [int(hit[:, : min(k, kmax)].any(dim=1).sum()) for k in ks]
 
 
+def topk_hits(logits: torch.Tensor, labels: torch.Tensor, ks: Iterable[int] = (1, 5)) -> torch.Tensor:
+    """:func:`topk_correct` as a tensor of counts (len(ks),) on the device: no synchronisation."""
+    ks = list(ks)
+    kmax = min(max(ks), logits.shape[1])
+    hit = logits.topk(kmax, dim=1).indices.eq(labels[:, None])  # (N, kmax)
+    return torch.stack([hit[:, : min(k, kmax)].any(dim=1).sum() for k in ks])
+
+
+def top1_hits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """How many of the N samples have their label as the top logit: a 0-d tensor on the device."""
+    return logits.topk(1, dim=1).indices[:, 0].eq(labels).sum()  # as topk_correct (ties alike)
+
+
 def steps_per_epoch(loader: Loader, limit_batches: int = 0) -> int:
     """Training iterations in one epoch: the loader's batches, or ``limit_batches`` if fewer (0: all)."""
     return min(len(loader), limit_batches) if limit_batches else len(loader)
@@ -95,33 +112,30 @@ def _prepare(images: torch.Tensor, channels_last: bool) -> torch.Tensor:
     return images
 
 
-def _step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
-    """One optimizer update from ``loss`` (through the fp16 gradient scaler when there is one)."""
-    optimizer.zero_grad(set_to_none=True)
-    if scaler is not None:
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-    else:
-        loss.backward()
-        optimizer.step()
-
-
 def train_one_epoch(
     model: nn.Module,
     loader: Loader,
     *,
     optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    scheduler: torch.optim.lr_scheduler.LambdaLR,
     epoch: int,
     config: TrainConfig,
     env: dist.DistEnv,
     scaler: torch.amp.GradScaler | None = None,
     show: bool = True,
+    ema: AveragedModel | None = None,
+    ema_source: nn.Module | None = None,
 ) -> dict[str, float]:
     """One pass over ``loader``; returns the mean training loss, top-1 accuracy and images/s.
 
-    Raises :class:`NonFiniteLossError` as soon as the loss is NaN or infinite on any process.
+    The optimizer steps through :class:`~senet.train.step.Stepper` (accumulation, clipping, the
+    schedule, the EMA ``ema`` of ``ema_source``: the plain network inside ``model``'s wrappers);
+    batches are mixed (:mod:`senet.train.mix`) when mixup or CutMix is on.
+
+    The loss sums, top-1 counts and a NaN/inf flag stay on the device (:class:`StepMeter`) and are
+    read every ``config.log_every_steps`` steps and at the end of the epoch: at most one
+    synchronisation per interval. Raises :class:`NonFiniteLossError` at the first read after the loss
+    became NaN or infinite on any process, naming the step and the steps read together.
     """
     model.train()
     if config.freeze_backbone or (
@@ -130,29 +144,33 @@ def train_one_epoch(
         freeze_bn(model)  # a frozen backbone keeps its BN statistics too
     steps = steps_per_epoch(loader, config.limit_train_batches)
     bar = Progress(steps, f"epoch {epoch + 1}/{config.epochs}", enabled=show)
-    totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, samples
+    meter = StepMeter(env.device, config.log_every_steps)
+    stepper = Stepper(model, optimizer, scheduler, config, batches=steps, scaler=scaler, ema=ema,
+                      ema_source=ema_source)  # fmt: skip
+    shown: dict[str, float] = {}
+    step = -1
     for step, (images, labels) in enumerate(loader):
         if step >= steps:
             break
         images = _prepare(images, config.channels_last)  # (N, C, H, W)
-        with autocast(env.device, config.amp):
-            logits = model(images)  # (N, K)
-            loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.label_smoothing)
-        if dist.any_true(not bool(torch.isfinite(loss.detach())), env):
-            bar.close(f"epoch {epoch + 1}: stopped at step {step + 1}")
-            lr = optimizer.param_groups[0]["lr"]
-            raise NonFiniteLossError(
-                f"the training loss became {loss.item()} at epoch {epoch + 1}, step {step + 1} "
-                f"(lr {lr:.4g}); training stopped"
-            )
-        _step(loss, optimizer, scaler)
-        scheduler.step()
+        mixed = mix_batch(images, labels, config) if mixing(config) else None
+        with stepper.context(step):
+            with autocast(env.device, config.amp):
+                logits = model(mixed.images if mixed else images)  # (N, K)
+                targets = mixed.targets(logits.shape[1]) if mixed else labels
+                loss = F.cross_entropy(logits.float(), targets, label_smoothing=config.label_smoothing)
+            stepper.backward(step, loss)
         n = labels.shape[0]
-        correct = topk_correct(logits.detach(), labels, (1,))[0]
-        totals += torch.tensor([loss.item() * n, correct, n], dtype=torch.float64)
-        bar.update(n * env.world_size, loss=loss.item(), lr=optimizer.param_groups[0]["lr"])
+        meter.add(step, loss, top1_hits(logits.detach(), mixed.counted if mixed else labels), n)
+        if meter.due(step):
+            shown["loss"] = _check(meter.read(step + 1, env), meter, epoch, bar)
+        shown["lr"] = optimizer.param_groups[0]["lr"]  # a host float: set by the scheduler
+        bar.update(n * env.world_size, **shown)
     seconds = bar.elapsed
-    loss_sum, correct, count = dist.all_reduce_sum(totals.to(env.device), env).tolist()
+    done = min(step + 1, steps)
+    if meter.last_read != done or done == 0:
+        _check(meter.read(done, env), meter, epoch, bar)
+    loss_sum, correct, count = meter.total_loss, meter.total_correct, meter.count * env.world_size
     bar.close()
     if not count:
         raise _nothing_read(loader, "training")
@@ -163,6 +181,19 @@ def train_one_epoch(
         "train_seconds": seconds,
         "train_images_per_second": count / max(seconds, 1e-9),
     }
+
+
+def _check(reading: Reading, meter: StepMeter, epoch: int, bar: Progress) -> float:
+    """The interval's mean loss; raises :class:`NonFiniteLossError` if any process saw a NaN/inf."""
+    if not reading.any_bad:
+        return reading.loss
+    span = f"steps {reading.first_step}-{reading.steps} were read together"
+    bar.close(f"epoch {epoch + 1}: stopped at step {reading.steps}")
+    if reading.bad_step:
+        where = f"became {reading.bad_loss} at epoch {epoch + 1}, step {reading.bad_step} ({span})"
+    else:
+        where = f"became NaN/inf on another process in epoch {epoch + 1} ({span})"
+    raise NonFiniteLossError(f"the training loss {where}; training stopped")
 
 
 @torch.no_grad()
@@ -182,16 +213,18 @@ def evaluate(
     """
     env = env or dist.DistEnv(0, 1, 0, next(model.parameters()).device)
     model.eval()
-    totals = torch.zeros(4, dtype=torch.float64)  # loss sum, top-1, top-5, samples
+    totals = torch.zeros(3, dtype=torch.float64, device=env.device)  # loss sum, top-1, top-5
+    count = 0  # samples: a host int
     for step, (images, labels) in enumerate(loader):
         if limit_batches and step >= limit_batches:
             break
         with autocast(env.device, amp):
             logits = forward_eval(model, _prepare(images, channels_last)).float()  # (N, K)
         loss_sum = F.cross_entropy(logits, labels, reduction="sum")
-        top1, top5 = topk_correct(logits, labels, (1, 5))
-        totals += torch.tensor([loss_sum.item(), top1, top5, labels.shape[0]], dtype=torch.float64)
-    loss_sum, top1, top5, count = dist.all_reduce_sum(totals.to(env.device), env).tolist()
+        totals += torch.cat([loss_sum.double()[None], topk_hits(logits, labels, (1, 5)).double()])
+        count += labels.shape[0]
+    reduced = torch.cat([totals, torch.tensor([float(count)], dtype=torch.float64, device=env.device)])
+    loss_sum, top1, top5, count = to_host(dist.all_reduce_sum(reduced, env))  # the one read
     if not count:
         raise _nothing_read(loader, "validation")
     return {

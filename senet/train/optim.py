@@ -33,7 +33,8 @@ def build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimi
     """SGD (momentum, optional Nesterov) or AdamW over two groups: weights, then BN parameters;
     when fine-tuning with a separate backbone rate, a third group holds the classifier.
 
-    Weight decay applies to every parameter, as in the Caffe solvers of the released models.
+    Weight decay applies to every parameter, as in the Caffe solvers of the released models; with
+    ``no_decay_norm_bias`` the norm group and the biases (groups "bias", "classifier_bias") get none.
     """
     other, norm = split_params(model)
     groups = [{"params": other, "name": "weights"}, {"params": norm, "name": "norm"}]
@@ -41,12 +42,31 @@ def build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimi
         head_ids = {id(p) for p in model.get_submodule(classifier(model)).parameters()}
         groups[0]["params"] = [p for p in other if id(p) not in head_ids]
         groups.append({"params": [p for p in other if id(p) in head_ids], "name": "classifier"})
+    if config.no_decay_norm_bias:  # biases (1-D parameters outside norm layers) decay-free too
+        groups = _split_biases(groups)
+        for group in groups:
+            if group["name"] != "weights" and group["name"] != "classifier":
+                group["weight_decay"] = 0.0
     lr, wd = config.scaled_lr, config.weight_decay
     if config.optimizer == "sgd":
         return torch.optim.SGD(
             groups, lr=lr, momentum=config.momentum, nesterov=config.nesterov, weight_decay=wd
         )
     return torch.optim.AdamW(groups, lr=lr, weight_decay=wd)
+
+
+def _split_biases(groups: list[dict]) -> list[dict]:
+    """The groups with the 1-D parameters (biases) of "weights" and "classifier" moved to groups of
+    their own, "bias" and "classifier_bias", appended at the end (the order of the others kept)."""
+    extra = []
+    for group in groups:
+        if group["name"] in ("weights", "classifier"):
+            biases = [p for p in group["params"] if p.ndim <= 1]
+            group["params"] = [p for p in group["params"] if p.ndim > 1]
+            extra.append(
+                {"params": biases, "name": "bias" if group["name"] == "weights" else "classifier_bias"}
+            )
+    return groups + extra
 
 
 def fine_tuning_groups(config: TrainConfig) -> bool:
@@ -89,10 +109,17 @@ def build_scheduler(
     def norm_factor(it: int) -> float:
         return 0.0 if config.freeze_bn_last_epochs and it >= frozen_from else base(it)
 
-    factors: list[Callable[[int], float]] = [base, norm_factor]
-    if fine_tuning_groups(config):  # the backbone at a fraction of the classifier's rate
-        scale = config.backbone_lr_scale
-        factors = [lambda it: scale * base(it), lambda it: scale * norm_factor(it), base]
+    scale = config.backbone_lr_scale  # the backbone at a fraction of the classifier's rate (1: alike)
+    by_name: dict[str, Callable[[int], float]] = {
+        "weights": lambda it: scale * base(it),
+        "bias": lambda it: scale * base(it),
+        "norm": lambda it: scale * norm_factor(it),
+        "classifier": base,
+        "classifier_bias": base,
+    }
+    if scale == 1.0:  # the plain functions (no multiplication by 1.0)
+        by_name.update(weights=base, bias=base, norm=norm_factor)
+    factors = [by_name[group.get("name", "weights")] for group in optimizer.param_groups]
     # LambdaLR's constructor takes one step: last_epoch = done - 1 leaves it at iteration `done`
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factors, last_epoch=done - 1)
 

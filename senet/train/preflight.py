@@ -53,7 +53,7 @@ def check_environment(config: TrainConfig, env: dist.DistEnv, *, resume: bool = 
             import torch.utils.tensorboard  # noqa: F401
         except ImportError:
             raise ConfigError(
-                "tensorboard=true needs the tensorboard package (pip install tensorboard)"
+                "tensorboard=true needs the tensorboard package (pip install 'senet[tensorboard]')"
             ) from None
 
 

@@ -4,6 +4,7 @@ Layout of a run folder::
 
     RUN/config.json                                the resolved TrainConfig
     RUN/metrics.jsonl                              one JSON line per epoch
+    RUN/summary.csv                                the same, one CSV row per epoch
     RUN/checkpoints/epoch-0003/model.safetensors   weights (+ config and DataInfo as metadata)
     RUN/checkpoints/epoch-0003/state.pt            optimizer, scheduler, scaler, epoch, RNG states
     RUN/checkpoints/.epoch-0004.tmp-PID/           a checkpoint being written (removed on restart)
@@ -27,6 +28,8 @@ new run in a folder that holds another one, or moves the old one aside when aske
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import re
@@ -47,6 +50,8 @@ from senet.train.config import TrainConfig
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
+SUMMARY = "summary.csv"
+"""metrics.jsonl as a table: one row per epoch, a column per scalar metric (rewritten with each row)."""
 RESULT = "result.json"
 CHECKPOINTS = "checkpoints"
 TENSORBOARD = "tensorboard"
@@ -56,7 +61,7 @@ STATE = "state.pt"
 """The training state of a checkpoint folder (needed to resume, not to evaluate)."""
 LOCK = "run.lock"
 """The lock file of a run folder while a process trains in it (see :func:`folder_lock`)."""
-RUN_ENTRIES = (CONFIG, METRICS, RESULT, CHECKPOINTS, TENSORBOARD)
+RUN_ENTRIES = (CONFIG, METRICS, SUMMARY, RESULT, CHECKPOINTS, TENSORBOARD)
 """What a run leaves in its folder: any of these there means the folder holds a run."""
 _EPOCH_DIR = re.compile(r"^epoch-(\d{4,})$")
 _LEFTOVERS = (".epoch-*.tmp-*", ".epoch-*.discard-*")
@@ -218,6 +223,21 @@ def append_metrics(run_dir: Path, row: dict[str, Any]) -> None:
         f.write(strict_json(row) + "\n")
         f.flush()
         os.fsync(f.fileno())
+    write_summary(run_dir)
+
+
+def write_summary(run_dir: Path) -> None:
+    """Rewrite ``summary.csv`` from ``metrics.jsonl``: the scalar metrics (nested ones, such as the
+    skipped files by reason, stay in the JSON), columns in order of first appearance."""
+    rows = read_metrics(run_dir)
+    columns = list(
+        dict.fromkeys(k for row in rows for k, v in row.items() if not isinstance(v, (dict, list)))
+    )
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(run_dir / SUMMARY, out.getvalue())
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
@@ -236,6 +256,7 @@ def truncate_metrics(run_dir: Path, epochs_done: int) -> None:
     if path.is_file():
         keep = [line for line, row in _metric_lines(path) if row["epoch"] <= epochs_done]
         write_atomic(path, "".join(line + "\n" for line in keep))
+        write_summary(run_dir)
 
 
 def _metric_lines(path: Path) -> list[tuple[str, dict[str, Any]]]:
