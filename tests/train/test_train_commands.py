@@ -31,7 +31,7 @@ def compared(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("compare")
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        code = main(["train", *TINY, "--out", str(out), "--jobs", "1"])
+        code = main(["train", *TINY, "--out", str(out), "--jobs", "1", "--seeds", "0"])
     assert code == 0
     return {"out": out, "table": printed.getvalue()}
 
@@ -104,7 +104,9 @@ def test_errors_are_clear(tmp_path, capsys) -> None:
 
 @pytest.mark.slow
 def test_comparison_in_two_processes(tmp_path, capsys) -> None:
-    assert main(["train", *TINY, "--out", str(tmp_path), "--jobs", "2", "--json"]) == 0  # the main job's path
+    assert (
+        main(["train", *TINY, "--out", str(tmp_path), "--jobs", "2", "--json", "--seeds", "0"]) == 0
+    )  # the main job's path
     results = json.loads(capsys.readouterr().out)
     assert [r["model"] for r in results] == ["se_resnet20_cifar", "resnet20_cifar"]
     assert all((tmp_path / r["model"] / "result.json").is_file() for r in results)
