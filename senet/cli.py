@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from senet import __version__
 from senet.commands import ablate as ablate_cmd
 from senet.commands import analyze as analyze_cmd
 from senet.commands import bench as bench_cmd
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Squeeze-and-Excitation networks: models, training and tools.",
         epilog=EXIT_CODES_HELP,
     )
+    parser.add_argument("--version", action="version", version=f"senet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.add_parser(sub)

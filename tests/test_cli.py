@@ -36,3 +36,16 @@ def test_console_entry_point() -> None:
         check=True,
     ).stdout
     assert "resnet18" in out and "11.7" in out
+
+
+def test_python_dash_m_senet_and_version() -> None:
+    from senet import __version__
+
+    run = subprocess.run(
+        [sys.executable, "-m", "senet", "--help"], capture_output=True, text=True, check=True
+    )
+    assert run.stdout.startswith("usage: senet") and "train" in run.stdout
+    run = subprocess.run(
+        [sys.executable, "-m", "senet", "--version"], capture_output=True, text=True, check=True
+    )
+    assert run.stdout.strip() == f"senet {__version__}"

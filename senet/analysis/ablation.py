@@ -14,6 +14,7 @@ import dataclasses
 import json
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from senet.io import write_atomic
 from senet.spec import ModelSpec
 from senet.train import FitResult, TrainConfig, fit, load_result
 from senet.train.engine import CONFIG
+from senet.train.progress import format_seconds
 from senet.train.rundir import folder_lock
 
 GRID_FILE = "grid.json"
@@ -146,13 +148,30 @@ def run_grid(
     root.mkdir(parents=True, exist_ok=True)
     with folder_lock(root, "this grid", name=LOCK_FILE):  # the cells lock their own folders too
         _write_grid(root / GRID_FILE, grid, cells)
-        return [
-            _run_cell(cell, f"[{i}/{len(cells)}]", say, quiet, progress) for i, cell in enumerate(cells, 1)
-        ]
+        results: list[CellResult] = []
+        trained_seconds = 0.0
+        for i, cell in enumerate(cells, 1):
+            tic = time.perf_counter()
+            results.append(
+                _run_cell(cell, _where(i, len(cells), results, trained_seconds), say, quiet, progress)
+            )
+            if results[-1].trained:
+                trained_seconds += time.perf_counter() - tic
+        return results
+
+
+def _where(i: int, n: int, done: list[CellResult], trained_seconds: float) -> str:
+    """``cell i of n`` and, once a cell trained in this process, the grid's ETA at the mean time per
+    trained cell (cells finished earlier cost nothing and are not counted)."""
+    trained = sum(r.trained for r in done)
+    if not trained:
+        return f"cell {i} of {n}"
+    left = trained_seconds / trained * (n - i + 1)
+    return f"cell {i} of {n} (grid ETA {format_seconds(left)})"
 
 
 def _run_cell(cell: Cell, index: str, say: Callable[[str], None], quiet: bool, progress: bool) -> CellResult:
-    where = f"{index} {cell.variant.name}, seed {cell.seed}"
+    where = f"{index}: {cell.variant.name}, seed {cell.seed}"
     done = load_result(cell.run_dir)
     if done is not None:
         say(f"{where}: finished earlier ({cell.run_dir}), not retrained")

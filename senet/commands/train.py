@@ -1,10 +1,14 @@
 """``senet train``: train one network with a recipe, or (with no arguments, the main job) an SE
-network and its plain twin side by side on the embedded digits.
+network and its plain twin side by side on the embedded digits, over several seeds.
 
-With no ``--model`` (or with ``--twin``) the SE network of the recipe and its plain twin are trained
-by the same code with the same seed and recipe, and a table compares top-1 / top-5 accuracy,
-parameters, GFLOPs (multiply-adds, Sec. 4) and time. ``--resume RUN`` continues a stopped run;
-``--out RUN`` refuses a folder that holds another run unless ``--overwrite`` (which moves it aside).
+What is trained: with no arguments at all (no ``--recipe``, ``--model`` or ``--config``) the
+``fast`` recipe's SE network and its plain twin, each with the seeds of :data:`DEMO_SEEDS` for
+:data:`DEMO_EPOCHS` epochs; a named recipe or a model trains that one network, and ``--twin`` adds
+its twin. A comparison trains both by the same code with the same seeds and recipe, and a table
+compares top-1 / top-5 accuracy (mean and spread over the seeds), parameters, GFLOPs
+(multiply-adds, Sec. 4) and time, and says whether the difference stands out of the seed-to-seed
+noise. ``--resume RUN`` continues a stopped run; ``--out RUN`` refuses a folder that holds another
+run unless ``--overwrite`` (which moves it aside).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from senet.options import print_config_and_exit
+from senet.commands.compare import seeds_table
+from senet.config import split_assignment
+from senet.options import given, print_config_and_exit
 from senet.train.cli import add_train_args, config_from_args, model_given
 from senet.train.config import TrainConfig
 from senet.train.engine import CONFIG, FitResult, NonFiniteLossError, fit
@@ -40,7 +46,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         const="auto",
         default=None,
         metavar="NAME",
-        help="also train the plain twin (se_X -> X, or NAME) and compare; the default without --model or --config",
+        help="also train the plain twin (se_X -> X, or NAME) and compare; the default of a bare `senet train`",
+    )
+    p.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="comparison: train each network once per seed; the table shows mean and spread "
+        f"(default {' '.join(map(str, DEMO_SEEDS))} for a bare `senet train`, else the one --seed)",
     )
     p.add_argument(
         "--jobs",
@@ -62,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.resume:
             results = [_resume(args)]
-        elif args.twin or not (model_given(args) or args.config):  # a config file names its model
+        elif args.twin or bare(args):
             results = _compare(args)
         else:
             results = [fit(config_from_args(args), quiet=args.quiet)]
@@ -78,6 +93,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_SEEDS = (0, 1, 2)
+"""Seeds of the bare ``senet train`` (the main job): one seed cannot tell an effect from noise."""
+DEMO_EPOCHS = 4
+"""Epochs of the bare ``senet train``: 2 networks x 3 seeds in about two minutes on 2 cores."""
+
+
+def bare(args: argparse.Namespace) -> bool:
+    """Whether this is the main job: no recipe, model or configuration file named (a named recipe or
+    model trains that one network; a config file names its model)."""
+    return not (args.recipe or model_given(args) or args.config)
+
+
 def _resume(args: argparse.Namespace) -> FitResult:
     path = Path(args.resume) / CONFIG
     if not path.is_file():
@@ -88,11 +115,23 @@ def _resume(args: argparse.Namespace) -> FitResult:
 
 def _compare(args: argparse.Namespace) -> list[FitResult]:
     se_config = config_from_args(args)
+    demo = bare(args)
+    chosen = {key for key, _ in given(args)} | {
+        split_assignment(s)[0] for s in getattr(args, "overrides", [])
+    }
+    if demo and "epochs" not in chosen:
+        se_config = se_config.replace(epochs=DEMO_EPOCHS)
+    seeds = args.seeds or (list(DEMO_SEEDS) if demo and "seed" not in chosen else [se_config.seed])
     name = se_config.model.name
     twin = plain_twin(name) if args.twin in (None, "auto") else args.twin
     root = Path(se_config.out_dir or f"runs/compare-{time.strftime('%Y%m%d-%H%M%S')}")
     configs = [
-        se_config.replace(model=dataclasses.replace(se_config.model, name=n), out_dir=str(root / n))
+        se_config.replace(
+            model=dataclasses.replace(se_config.model, name=n),
+            seed=seed,
+            out_dir=str(root / n / f"seed-{seed}" if len(seeds) > 1 else root / n),
+        )
+        for seed in seeds
         for n in (name, twin)
     ]
     jobs = args.jobs or (2 if se_config.threads == 1 and (os.cpu_count() or 1) >= 2 else 1)
@@ -100,7 +139,8 @@ def _compare(args: argparse.Namespace) -> list[FitResult]:
         how = f"{jobs} processes at once" if jobs > 1 else "one after the other"
         print(
             f"training {name} and its plain twin {twin} on {se_config.data.dataset} "
-            f"(recipe {se_config.recipe}, {se_config.epochs} epochs, seed {se_config.seed}), {how}",
+            f"(recipe {se_config.recipe}, {se_config.epochs} epochs, seeds {' '.join(map(str, seeds))}): "
+            f"{len(configs)} runs, {how}, in {root}",
             file=sys.stderr,
         )
     if jobs == 1:
@@ -112,7 +152,10 @@ def _compare(args: argparse.Namespace) -> list[FitResult]:
 
 
 def format_results(results: list[FitResult]) -> str:
-    """A side-by-side table: accuracy, params, GFLOPs (multiply-adds) and training time."""
+    """A side-by-side table: accuracy, params, GFLOPs (multiply-adds) and training time; with
+    several runs of a model (seeds), their mean and spread (:func:`senet.commands.compare.table`)."""
+    if len({r.model for r in results}) < len(results):
+        return seeds_table(results)
     width = max(len(r.model) for r in results + []) if results else 5
     head = f"{'model':<{width}}  {'top-1 acc':>9}  {'top-5 acc':>9}  {'params (M)':>10}  {'GFLOPs':>8}  {'time (s)':>8}"
     lines = [head]

@@ -35,6 +35,7 @@ from senet.runtime import num_threads
 from senet.train import checkpoint as ckpt
 from senet.train import distributed as dist
 from senet.train import preflight, rundir
+from senet.train.banner import announce
 from senet.train.config import TrainConfig
 from senet.train.ema import EMA_WEIGHTS, build_ema, ema_weights
 from senet.train.loop import (
@@ -135,6 +136,7 @@ def setup(config: TrainConfig, *, resume: bool = False, quiet: bool = False, pro
         # overwrite is an action on the folder, not part of the run: recorded as false
         run = _build(config.replace(out_dir=str(run_dir), overwrite=False), env, resume=resume)
         run.show, run.progress, run.folder = env.is_main and not quiet, progress, held.pop_all()
+    announce(run)  # the banner (run folder, model, data, plan) at once; a warning for too small inputs
     if run.show and run.start_epoch:
         print(f"resuming {run_dir} after epoch {run.start_epoch}", file=sys.stderr)
     return run

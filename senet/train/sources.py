@@ -29,6 +29,7 @@ from senet.options import add_options, given
 from senet.runtime import pick_device
 from senet.train import rundir
 from senet.train.models import load_trained
+from senet.train.progress import Tracked
 from senet.weights.card import ModelCard
 from senet.weights.preprocessing import Preprocessing
 
@@ -72,6 +73,7 @@ def add_weights_args(p: argparse.ArgumentParser, *, batch_size: int = 256) -> No
         metavar="KEY=VALUE",
         help="set any option by its dotted key, e.g. --set data.ten_crop=true (data keys may omit 'data.')",
     )
+    p.add_argument("--quiet", action="store_true", help="no progress bar (or progress lines off a terminal)")
 
 
 def given_weights(args: argparse.Namespace) -> str:
@@ -96,7 +98,7 @@ class WeightsData:
     name: str
     info: DataInfo
     data: DataConfig
-    loader: Any  # the evaluation loader (labels in the model's class indices)
+    loader: Any  # the evaluation loader (labels in the model's class indices), showing its progress
     device: torch.device
     card: ModelCard | None = None  # the weights' card, when they are not a training checkpoint
 
@@ -135,6 +137,7 @@ def load_weights_and_data(args: argparse.Namespace, *, extra: dict[str, Any] | N
         options.data, batch_size=options.batch_size, device=device, seed=seed
     )
     loader = _fit_labels(loader, data_info, info, card, options.data)
+    loader = Tracked(loader, f"{name} on {options.data.dataset}", enabled=not getattr(args, "quiet", False))
     return WeightsData(model, name, info or data_info, options.data, loader, device, card)
 
 

@@ -5,8 +5,8 @@ Files land in ``torch.hub.get_dir()/checkpoints`` (``$TORCH_HOME/hub/checkpoints
 URL downloads use, so a file another library already fetched under the same name is reused.
 ``$SENET_CACHE``, when set, replaces that folder.
 
-Each URL is fetched by ``torch.hub.download_url_to_file`` (progress bar, the file-name hash
-prefix checked while reading) into a temporary name next to the target; the full sha256 is then
+Each URL is fetched by ``torch.hub.download_url_to_file`` (a progress bar on a terminal, a line
+at the start and the end in a log; the file-name hash prefix checked while reading) into a temporary name next to the target; the full sha256 is then
 checked where it is known, and only a verified file is renamed to its final name. A failed or
 truncated transfer, or a file with the wrong hash, leaves nothing under the final name, and the
 next mirror is tried.
@@ -18,6 +18,8 @@ import hashlib
 import http.client
 import os
 import re
+import sys
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,6 +66,14 @@ def check_file(path: Path, sha256: str | None, prefix: str | None) -> None:
         raise PretrainedUnavailableError(f"sha256 {got} does not match {what}")
 
 
+def _terminal() -> bool:
+    """Whether stderr is a terminal (torch.hub's bar) rather than a log (start and finish lines)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def _describe(err: BaseException) -> str:
     if isinstance(err, RuntimeError):  # torch.hub's prefix check while reading
         return f"the downloaded file does not match its hash ({err})"
@@ -102,9 +112,19 @@ def fetch_file(
     for url in urls:
         partial = folder / f".{filename}.{uuid.uuid4().hex}.download"
         try:
-            torch.hub.download_url_to_file(url, str(partial), hash_prefix=prefix, progress=progress)
+            lines = progress and not _terminal()  # a bar on a terminal; in logs a line before and after
+            if lines:
+                print(f"downloading {filename} from {url}", file=sys.stderr, flush=True)
+            tic = time.perf_counter()
+            torch.hub.download_url_to_file(
+                url, str(partial), hash_prefix=prefix, progress=progress and not lines
+            )
             check_file(partial, sha256, prefix)
             os.replace(partial, path)  # atomic: the final name only ever holds a verified file
+            if lines:
+                size = path.stat().st_size / 2**20
+                print(f"downloaded {filename}: {size:.1f} MiB in {time.perf_counter() - tic:.1f} s, "
+                      f"verified, at {path}", file=sys.stderr, flush=True)  # fmt: skip
             return path
         except (OSError, RuntimeError, http.client.HTTPException, PretrainedUnavailableError) as err:
             failures.append(f"  {url}: {_describe(err)}")

@@ -31,7 +31,7 @@ def compared(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("compare")
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        code = main(["train", *TINY, "--out", str(out), "--jobs", "1"])
+        code = main(["train", *TINY, "--out", str(out), "--jobs", "1", "--seeds", "0"])
     assert code == 0
     return {"out": out, "table": printed.getvalue()}
 
@@ -104,7 +104,26 @@ def test_errors_are_clear(tmp_path, capsys) -> None:
 
 @pytest.mark.slow
 def test_comparison_in_two_processes(tmp_path, capsys) -> None:
-    assert main(["train", *TINY, "--out", str(tmp_path), "--jobs", "2", "--json"]) == 0  # the main job's path
+    assert (
+        main(["train", *TINY, "--out", str(tmp_path), "--jobs", "2", "--json", "--seeds", "0"]) == 0
+    )  # the main job's path
     results = json.loads(capsys.readouterr().out)
     assert [r["model"] for r in results] == ["se_resnet20_cifar", "resnet20_cifar"]
     assert all((tmp_path / r["model"] / "result.json").is_file() for r in results)
+
+
+def test_eval_and_analyze_show_progress_unless_quiet(compared, monkeypatch, capsys) -> None:
+    from senet.train import progress
+
+    monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)  # a line every batch (stderr is not a terminal here)
+    run = compared["out"] / "se_resnet20_cifar"
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", str(run), "--batch-size", "8"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split("  ")[1] for line in lines] == ["step 1/4 (25%)", "step 2/4 (50%)", "step 3/4 (75%)"]
+    assert all(line.startswith("se_resnet20_cifar on digits") and "img/s" in line for line in lines)
+    assert main(["eval", "--checkpoint", str(run), "--batch-size", "8", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    args = ["analyze", "--checkpoint", str(run), "--batch-size", "16", "--out", str(compared["out"] / "an")]
+    assert main([*args, "--no-importance"]) == 0
+    assert "se_resnet20_cifar on digits  step 1/2 (50%)" in capsys.readouterr().err
