@@ -49,7 +49,7 @@ from senet.train.loop import (
 )
 from senet.train.models import build_model, model_complexity
 from senet.train.optim import build_optimizer, build_scheduler
-from senet.train.progress import format_seconds
+from senet.train.progress import Tracked, format_seconds
 from senet.train.rundir import CONFIG, RESULT, FitResult, RunFolderError, load_result
 from senet.train.step import optimizer_steps
 
@@ -315,8 +315,9 @@ def _evaluate(run: Run) -> dict[str, float]:
     config = run.config
 
     def score(model: nn.Module) -> dict[str, float]:
+        loader = Tracked(run.val_loader, "validation", enabled=run.show and run.progress)  # bar / log lines
         return evaluate(
-            model, run.val_loader, env=run.env, amp=config.amp, channels_last=config.channels_last,
+            model, loader, env=run.env, amp=config.amp, channels_last=config.channels_last,
             limit_batches=config.limit_val_batches,
         )  # fmt: skip
 

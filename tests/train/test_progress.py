@@ -81,7 +81,8 @@ def test_total_stride_and_the_input_size_warning() -> None:
 
 def test_a_logged_run_prints_the_banner_first_then_progress_lines(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(progress, "LOG_INTERVAL", 0.0)  # a line every step
-    assert main(["train", "--model", "se_resnet20_cifar", *TINY, "--out", str(tmp_path / "run")]) == 0
+    argv = ["train", "--model", "se_resnet20_cifar", *TINY, "--log-every-steps", "1"]  # loss read each step  # fmt: skip
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err[0] == f"run folder: {tmp_path / 'run'}"
     assert err[1].startswith("model: se_resnet20_cifar (0.27") and "GFLOPs at 8x8" in err[1]
