@@ -71,7 +71,7 @@ def load_published(name: str, pretrained: bool | str = True, **overrides: Any) -
     entry = get_entry(name, pretrained)
     converted = convert_pretrained(name, pretrained)
     card = dataclasses.replace(
-        converted_card(converted), reported_top1=entry.top1, license=entry.license or "", source=entry.tag
+        converted_card(converted), reported_top1=entry.top1, license=entry.license or ""
     )
     return _fitted(card, converted.state_dict, overrides)
 

@@ -74,8 +74,9 @@ def field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
+@functools.cache
 def fields(cls: type) -> dict[str, Any]:
-    """The init fields of dataclass ``cls`` with their resolved type hints."""
+    """The init fields of dataclass ``cls`` with their resolved type hints (resolved once per class)."""
     hints = get_type_hints(cls, vars(sys.modules[cls.__module__]))
     return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
 

@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="registered models: parameters, GFLOPs, pretrained tags and their reported top-1",
         description="List the registered models with parameters and multiply-adds (GFLOPs) at each "
         "model's own input size, and the pretrained weights registered for them (tag, reported "
-        "ImageNet top-1, hash check); `senet.weights.pretrained.load_pretrained(TAG)` loads one.",
+        "ImageNet top-1, hash check); `senet.create_model(TAG)` loads one.",
     )
     add_options(p, ModelsOptions)
     p.set_defaults(run=run)

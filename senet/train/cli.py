@@ -1,5 +1,5 @@
-"""Command-line options of ``senet train`` / ``senet ablate`` (from :class:`TrainConfig`) and of the
-commands that read a checkpoint (``eval``, ``analyze``: from :class:`CheckpointOptions`).
+"""Command-line options of ``senet train`` / ``senet ablate``, generated from :class:`TrainConfig`
+(the commands that read weights, ``eval`` / ``analyze``, have theirs in :mod:`senet.train.sources`).
 
 Every flag is generated from a dataclass field by :mod:`senet.options`; the few short names kept
 from earlier versions (``--model``, ``--data``, ``--data-root``, ``--input-size``, ``--workers``,
@@ -16,14 +16,13 @@ from senet.options import add_file_options, add_options, given, resolve
 from senet.train.config import RECIPES, TrainConfig, recipe
 
 #: Short flags of earlier versions, kept as aliases of the generated ones.
-ALIASES: dict[str, list[str]] = {
-    "model.name": ["--model"],
+DATA_ALIASES: dict[str, list[str]] = {
     "data.dataset": ["--data"],
     "data.root": ["--data-root"],
     "data.input_size": ["--input-size"],
     "data.workers": ["--workers"],
-    "out_dir": ["--out"],
 }
+ALIASES: dict[str, list[str]] = {"model.name": ["--model"], "out_dir": ["--out"], **DATA_ALIASES}
 
 
 def add_train_args(p: argparse.ArgumentParser, *, exclude: tuple[str, ...] = ()) -> None:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
 from torch import nn
 
 from senet.api import load_weights
@@ -28,18 +27,14 @@ from senet.data import DataConfig, DataInfo, build_eval_loader
 from senet.options import add_options, given
 from senet.runtime import pick_device
 from senet.train import rundir
+from senet.train.cli import DATA_ALIASES
 from senet.train.models import load_trained
 from senet.train.progress import Tracked
 from senet.weights.card import ModelCard
 from senet.weights.preprocessing import Preprocessing
+from senet.weights.safe_load import is_training_checkpoint
 
-ALIASES: dict[str, list[str]] = {
-    "weights": ["--checkpoint"],
-    "data.dataset": ["--data"],
-    "data.root": ["--data-root"],
-    "data.input_size": ["--input-size"],
-    "data.workers": ["--workers"],
-}
+ALIASES: dict[str, list[str]] = {"weights": ["--checkpoint"], **DATA_ALIASES}
 
 
 @dataclass(frozen=True)
@@ -81,13 +76,9 @@ def given_weights(args: argparse.Namespace) -> str:
     return str(dict(given(args)).get("weights", ""))
 
 
-def is_training_checkpoint(path: Path) -> bool:
-    """Whether ``path`` is a checkpoint written by ``senet train`` (TrainConfig in its metadata)."""
-    weights = path / rundir.WEIGHTS if path.is_dir() else path
-    if weights.suffix != ".safetensors" or not weights.is_file():
-        return False
-    with safe_open(str(weights), framework="pt") as f:
-        return "config" in (f.metadata() or {})
+def _from_training(path: Path) -> bool:
+    """Whether ``path`` (a checkpoint folder or its weights file) was written by ``senet train``."""
+    return is_training_checkpoint(path / rundir.WEIGHTS if path.is_dir() else path)
 
 
 @dataclass
@@ -121,7 +112,7 @@ def load_weights_and_data(args: argparse.Namespace, *, extra: dict[str, Any] | N
     options = WeightsOptions(weights=source, batch_size=args.default_batch_size)
     device = pick_device(str(pairs.get("device", "auto")))
     path = rundir.weights_source(source)
-    if is_training_checkpoint(path):
+    if _from_training(path):
         model, config, info = load_trained(str(path), device=device)
         options = apply(merge(options, {"data": config.data}), pairs)
         name, card, seed = config.model.name, None, config.seed
@@ -168,7 +159,7 @@ def load_for_prediction(
     """The eval-mode model of any source, its name, and the DataInfo its eval transform needs
     (a training run's own; else built from the weights' card: preprocessing and label names)."""
     path = rundir.weights_source(source)
-    if is_training_checkpoint(path):
+    if _from_training(path):
         network, config, info = load_trained(str(path), device=device)
         return network, config.model.name, info
     network = load_weights(model, path).to(device)

@@ -28,7 +28,7 @@ from senet.spec import ModelSpec, from_legacy
 from senet.weights.card import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, ModelCard, card_of
 from senet.weights.convert import Converted, FileLayout, read_weights_file
 from senet.weights.preprocessing import Preprocessing
-from senet.weights.safe_load import load_state_dict_file
+from senet.weights.safe_load import is_training_checkpoint, load_state_dict_file
 from senet.zoo import MODELS
 
 
@@ -80,10 +80,9 @@ def read_source(
             raise ConfigError(
                 f"{path}: neither a model folder ({CONFIG_FILE} + {WEIGHTS_FILE}) nor a checkpoint"
             )
-    if path.suffix == ".safetensors":
+    if is_training_checkpoint(path):  # header only: other files are read once, below
         state_dict, metadata = load_state_dict_file(path)
-        if "config" in metadata and "data_info" in metadata:
-            return state_dict, _training_card(metadata, str(path))
+        return state_dict, _training_card(metadata, str(path))
     state_dict, converted = read_weights_file(path, layout=layout, target=target)
     if converted is None:
         return state_dict, None
@@ -116,8 +115,10 @@ def _training_card(metadata: dict[str, str], where: str) -> ModelCard:
         )
     size, resize = int(info["input_size"]), int(info.get("eval_resize") or info["input_size"])
     prep = Preprocessing(
-        mean=tuple(info["mean"]), std=tuple(info["std"]), input_size=size, crop_fraction=size / resize
-    )
+        mean=tuple(info["mean"]), std=tuple(info["std"]), input_size=size, crop_fraction=size / resize,
+        interpolation=info.get("interpolation", "bilinear"), channel_order=info.get("channel_order", "RGB"),
+        value_scale=float(info.get("value_scale", 1.0)),
+    )  # fmt: skip
     labels = tuple(str(c) for c in info.get("classes") or ()) or None
     return card_of(
         network, name=spec.name, preprocessing=prep, labels=labels, source=f"senet training run ({where})"

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import torch
-
 from senet.weights.convert import Converted, convert_file
 from senet.weights.hub import PretrainedUnavailableError, cache_dir, fetch_file, hash_prefix, sha256_file
 from senet.weights.preprocessing import Preprocessing
@@ -253,16 +251,6 @@ def convert_pretrained(
     return converted
 
 
-def load_pretrained(
-    name: str, pretrained: bool | str = True, *, cache: str | Path | None = None, **overrides: object
-) -> torch.nn.Module:
-    """``create_model(name, pretrained=...)``: fetch (or find) the file, verify, convert, load (eval mode)."""
-    converted = convert_pretrained(name, pretrained, cache=cache)
-    net = converted.build(**overrides)
-    net.preprocessing = converted.preprocessing  # type: ignore[attr-defined]
-    return net
-
-
 __all__ = [
     "PRETRAINED",
     "TAGS",
@@ -274,7 +262,6 @@ __all__ = [
     "download",
     "fetch",
     "get_entry",
-    "load_pretrained",
     "pretrained_tags",
     "sha256_file",
     "split_tag",

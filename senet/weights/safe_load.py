@@ -57,6 +57,26 @@ def read_safetensors(
         ) from err
 
 
+def safetensors_metadata(path: str | Path) -> dict[str, str]:
+    """The metadata of a safetensors file, read from its header alone (no tensor is loaded);
+    {} when ``path`` is not a readable safetensors file (its reader then says why)."""
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return dict(fh.metadata() or {})
+    except (SafetensorError, OSError, ValueError, RuntimeError):
+        return {}
+
+
+def is_training_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` (a ``.safetensors`` file) was written by ``senet train``: its metadata holds
+    the TrainConfig and DataInfo."""
+    path = Path(path)
+    if path.suffix != ".safetensors" or not path.is_file():
+        return False
+    metadata = safetensors_metadata(path)
+    return "config" in metadata and "data_info" in metadata
+
+
 def _refusal(err: pickle.UnpicklingError) -> str:
     """What torch's weights-only unpickler refused, without its advice to set weights_only=False."""
     text = str(err)

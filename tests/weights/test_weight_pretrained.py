@@ -145,7 +145,7 @@ def test_load_by_tag_from_a_local_server(offline: Path, monkeypatch: pytest.Monk
         urls = (server.url("/gone/" + entry.filename), server.url("/" + entry.filename))
         entry = dataclasses.replace(entry, urls=urls, origin="local")
         monkeypatch.setitem(hub.TAGS, entry.tag, entry)
-        model = hub.load_pretrained("se_resnet18.local")
+        model = create_model("se_resnet18.local")  # the tag, loaded through senet.api
     assert model.preprocessing == entry.preprocessing and not model.training
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
