@@ -19,6 +19,8 @@ from senet.weights.adapt import load_adapted
 from senet.weights.card import ModelCard, card_of
 from senet.weights.convert import FileLayout
 from senet.weights.features import STAGES, FeatureExtractor
+from senet.weights.hub import cache_dir
+from senet.weights.imagenet import imagenet_labels
 from senet.weights.model_dir import PlainStateDictError, converted_card, read_source, save_pretrained
 from senet.weights.pretrained import convert_pretrained, get_entry, pretrained_tags, split_tag
 from senet.zoo import MODELS
@@ -69,10 +71,13 @@ def load_published(name: str, pretrained: bool | str = True, **overrides: Any) -
     """The registered published weights of ``name`` (see :func:`create_model`), fitted to
     ``overrides`` like any weights, with their card (preprocessing, reported top-1, license)."""
     entry = get_entry(name, pretrained)
+    online = not (cache_dir() / entry.filename).is_file()  # the weights are downloaded: so is the class list
     converted = convert_pretrained(name, pretrained)
     card = dataclasses.replace(
         converted_card(converted), reported_top1=entry.top1, license=entry.license or ""
     )
+    if card.labels is None and online:  # every published entry is an ImageNet-1k classifier
+        card = dataclasses.replace(card, **imagenet_labels(card.num_classes, download=True))
     return _fitted(card, converted.state_dict, overrides)
 
 
@@ -112,7 +117,12 @@ def _fitted(card: ModelCard, state_dict: dict[str, torch.Tensor], overrides: dic
     model = card.build(**overrides)
     load_adapted(model, state_dict)
     same_classes = card.num_classes == getattr(model.config, "num_classes", card.num_classes)
-    model.card = dataclasses.replace(card, config=model.config, labels=card.labels if same_classes else None)
+    model.card = dataclasses.replace(
+        card,
+        config=model.config,
+        labels=card.labels if same_classes else None,
+        label_names=card.label_names if same_classes else None,
+    )
     model.preprocessing = card.preprocessing  # type: ignore[attr-defined]
     return model.eval()
 

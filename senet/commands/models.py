@@ -16,6 +16,8 @@ from typing import Any
 from senet.api import expand_models
 from senet.complexity import Complexity, complexity
 from senet.options import add_options, build
+from senet.weights.hub import PretrainedUnavailableError
+from senet.weights.imagenet import imagenet_classes
 from senet.weights.pretrained import PRETRAINED, TAGS, PretrainedEntry, pretrained_tags
 
 
@@ -29,6 +31,9 @@ class ModelsOptions:
     """List only the models that have registered pretrained weights."""
     json: bool = False
     """Print JSON instead of a table."""
+    imagenet_classes: bool = False
+    """Print the ImageNet-1k classes of the published weights instead (index, WNID, name),
+    downloading the class list into the cache if no local copy is found."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -101,8 +106,24 @@ def model_row(c: Complexity, entries: list[PretrainedEntry]) -> dict[str, Any]:
     }
 
 
+def print_classes(as_json: bool) -> int:
+    """The ImageNet-1k class list (downloaded once into the cache), one class a line or JSON."""
+    classes = imagenet_classes(download=True)
+    if classes is None:
+        raise PretrainedUnavailableError("no ImageNet class list (see the note above)")
+    rows = list(zip(classes.wnids, classes.names, strict=True))
+    if as_json:
+        print(json.dumps({"source": classes.source, "classes": [list(r) for r in rows]}, indent=2))
+    else:
+        print("\n".join(f"{k:>4}  {wnid}  {name}" for k, (wnid, name) in enumerate(rows)))
+        print(f"({len(rows)} classes, sorted-WNID order; from {classes.source})")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     opts = build(args, ModelsOptions)
+    if opts.imagenet_classes:
+        return print_classes(opts.json)
     rows = [(complexity(name), _weights(name)) for name in select(opts.models, opts.pretrained)]
     if opts.json:
         print(json.dumps([model_row(c, entries) for c, entries in rows], indent=2))

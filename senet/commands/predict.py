@@ -1,7 +1,9 @@
 """``senet predict IMAGE... --checkpoint RUN``: the top-5 classes of each image with probabilities.
 
 Images go through the checkpoint's evaluation transform (grey for 1-channel models, shorter side
-resized, centre crop, the training data's mean/std); class names come from the saved DataInfo.
+resized, centre crop, the training data's mean/std); class labels come from the saved DataInfo or the
+weights' card, with readable names where the card has them or the labels are ImageNet WNIDs
+(``senet.weights.imagenet``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from senet.errors import SenetError
 from senet.options import add_options, build
 from senet.runtime import num_threads, pick_device
 from senet.train.sources import load_for_prediction
+from senet.weights.imagenet import display_names
 
 
 class NonFiniteOutputError(SenetError):
@@ -93,15 +96,24 @@ def run(args: argparse.Namespace) -> int:
         model, _, info = load_for_prediction(opts.weights, opts.model, device)
         batch = torch.cat([load_image(path, info) for path in opts.images]).to(device)  # (N, C, H, W)
         ranked = predict(model, batch, list(info.classes), opts.top)
+    card = getattr(model, "card", None)
+    names = dict(zip(info.classes, display_names(list(info.classes), _names(card)), strict=True))
     if opts.json:
         rows = [
-            {"image": p, "top": [{"class": c, "probability": v} for c, v in r]}
+            {"image": p, "top": [{"class": c, "name": names[c], "probability": v} for c, v in r]}
             for p, r in zip(opts.images, ranked, strict=True)
         ]
         print(json.dumps(rows, indent=2))
         return 0
     for path, row in zip(opts.images, ranked, strict=True):
         print(path)
-        for rank, (name, prob) in enumerate(row, start=1):
-            print(f"  {rank}. {name:<24} {100 * prob:6.2f}%")
+        for rank, (label, prob) in enumerate(row, start=1):
+            shown = names[label] if names[label] == label else f"{names[label]} ({label})"
+            print(f"  {rank}. {shown:<36} {100 * prob:6.2f}%")
     return 0
+
+
+def _names(card: object) -> list[str] | None:
+    """The readable class names a model card carries, if any."""
+    names = getattr(card, "label_names", None)
+    return list(names) if names is not None else None

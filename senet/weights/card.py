@@ -53,7 +53,11 @@ class ModelCard:
     preprocessing: Preprocessing = dataclasses.field(default_factory=Preprocessing)
     """How the weights want their input images."""
     labels: tuple[str, ...] | None = None
-    """One name per output class (index = label), if known."""
+    """One id per output class (index = label), if known: the names of the training data's class
+    folders, or ImageNet's sorted WNIDs for published weights. A data set's classes are matched to
+    the model's by these."""
+    label_names: tuple[str, ...] | None = None
+    """A readable name per output class where it differs from ``labels`` (ImageNet: ``goldfish``)."""
     source: str = ""
     """Where the weights come from (a training run, a converted file, a download)."""
     license: str = ""
@@ -86,6 +90,7 @@ class ModelCard:
             "config": to_dict(self.config),
             "preprocessing": self.preprocessing.to_dict(),
             "labels": list(self.labels) if self.labels is not None else None,
+            "label_names": list(self.label_names) if self.label_names is not None else None,
             "source": self.source,
             "license": self.license,
             "reported_top1": self.reported_top1,
@@ -107,15 +112,17 @@ class ModelCard:
             raise ConfigError(f"{where}: missing field {err}") from None
         except ConfigError as err:
             raise ConfigError(f"{where}: {err}") from None
-        labels = raw.get("labels")
-        if labels is not None and len(labels) != config.num_classes:
-            raise ConfigError(f"{where}: {len(labels)} labels for {config.num_classes} classes")
+        labels, names = raw.get("labels"), raw.get("label_names")
+        for field, values in (("labels", labels), ("label_names", names)):
+            if values is not None and len(values) != config.num_classes:
+                raise ConfigError(f"{where}: {len(values)} {field} for {config.num_classes} classes")
         return cls(
             family=family.__name__,
             config=config,
             name=raw.get("name"),
             preprocessing=prep,
             labels=tuple(labels) if labels is not None else None,
+            label_names=tuple(names) if names is not None else None,
             source=raw.get("source", ""),
             license=raw.get("license", ""),
             reported_top1=raw.get("reported_top1"),

@@ -27,6 +27,7 @@ from senet.models.resnet import ResNet, ResNetConfig
 from senet.spec import ModelSpec, from_legacy
 from senet.weights.card import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, ModelCard, card_of
 from senet.weights.convert import Converted, FileLayout, read_weights_file
+from senet.weights.imagenet import imagenet_labels
 from senet.weights.preprocessing import Preprocessing
 from senet.weights.safe_load import is_training_checkpoint, load_state_dict_file
 from senet.zoo import MODELS
@@ -126,17 +127,21 @@ def _training_card(metadata: dict[str, str], where: str) -> ModelCard:
 
 
 def card_fields(converted: Converted) -> dict[str, Any]:
-    """The :func:`save_pretrained` card fields of a converted file: name, preprocessing, source."""
+    """The :func:`save_pretrained` card fields of a converted file: name, preprocessing, source,
+    and the ImageNet labels where known."""
     card = converted_card(converted)
-    return {"name": card.name, "preprocessing": card.preprocessing, "source": card.source}
+    fields = {"name": card.name, "preprocessing": card.preprocessing, "source": card.source}
+    return fields | ({"labels": card.labels, "label_names": card.label_names} if card.labels else {})
 
 
 def converted_card(converted: Converted) -> ModelCard:
-    """The card of a converted ResNet-family file (its config fixes stride, stem, SE width)."""
+    """The card of a converted ResNet-family file (its config fixes stride, stem, SE width); an
+    ImageNet-1k classifier gets the class list's WNIDs and names where one is found locally."""
     return ModelCard(
         family=ResNet.__name__,
         config=converted.config,
         name=converted.model_name,
         preprocessing=converted.preprocessing or Preprocessing(),
         source=converted.source,
+        **imagenet_labels(converted.config.num_classes),
     )
