@@ -175,7 +175,7 @@ class DataConfig:
         return 4 if self.dataset in ("cifar10", "cifar100") else 2
 
     def resolved_eval_resize(self) -> int:
-        """Shorter side before the centre crop: 256 -> 224 and 352 -> 299 as in the paper (Sec. 6.1)."""
+        """Shorter side before the centre crop: 256 -> 224 and 352 -> 299 as in the paper (Sec. 5.1)."""
         size = self.resolved_input_size()
         if self.eval_resize is not None:
             if self.eval_resize < size:
