@@ -123,7 +123,7 @@ def random_blobs(seed: int = 0) -> dict[str, list[np.ndarray]]:
             blobs[name] = [rng.uniform(0.5, 1.5, cin), rng.normal(0, 0.2, cin)]
         elif kind == "InnerProduct":
             cout = p["num_output"]
-            blobs[name] = [rng.normal(0, 0.1, (cout, cin)), rng.normal(0, 0.1, cout)]
+            blobs[name] = [rng.normal(0, 0.05, (cout, cin)), rng.normal(0, 0.1, cout)]
         elif kind == "Reshape" or (kind == "Scale" and len(layer["bottom"]) == 2):
             cout = channels[layer["bottom"][0]]
         for top in layer["top"]:
@@ -189,7 +189,7 @@ def test_converted_model_gives_the_caffe_logits(official: tuple[dict, Path]) -> 
     x = (rgb - torch.tensor(prep.mean)[:, None, None]) / torch.tensor(prep.std)[:, None, None]
     with torch.no_grad():
         got, want = model(x).double(), caffe_run(blobs, bgr)
-    assert want.abs().max() > 1.0 and want.std() > 0.3  # logits of a working network, not ~0
+    assert want.abs().max() > 0.5 and want.std() > 0.2  # logits of a working network, not ~0
     assert (got - want).abs().max() <= 1e-4
 
 
