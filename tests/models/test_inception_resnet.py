@@ -21,7 +21,7 @@ from senet.models.inception_resnet import (
 )
 
 # exact counts at 299; Table 2 prints 11.75 / 11.76 GFLOPs, which this architecture (the
-# authors' released widths: 55.8M parameters) does not reach -- see docs/models.md
+# authors' released widths: 55.8M parameters) counts at 297 (GRID_CANDIDATES below; docs/models.md)
 COUNTS = {
     "inception_resnet_v2": (55_843_464, 13_155_794_016),
     "se_inception_resnet_v2": (64_387_444, 13_187_369_056),
