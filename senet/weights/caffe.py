@@ -277,9 +277,10 @@ def from_caffe(
     if is_bn_inception(layers):
         check_strides({n: layer.stride for n, layer in layers.items() if layer.type == "Convolution"})
         sd = caffe_state_dict(layers, inception_target)
-        first = FIRST_CONV
+        config, first = inception_config(sd), FIRST_CONV
     else:
         sd = caffe_state_dict(layers)
+        config = infer_config(sd, stride_in_1x1=_stride_in_1x1(layers), stem_pool_ceil=True)
         first = "conv1.0.weight" if "conv1.0.weight" in sd else "conv1.weight"
     sd[first] = sd[first].flip(1).contiguous()  # BGR -> RGB input channels
     order = "devkit"
@@ -289,10 +290,6 @@ def from_caffe(
         perm = devkit_to_sorted(synsets)
         sd["fc.weight"], sd["fc.bias"] = sd["fc.weight"][perm], sd["fc.bias"][perm]
         order = "sorted-wnid"
-    if is_bn_inception(layers):
-        config = inception_config(sd)
-    else:
-        config = infer_config(sd, stride_in_1x1=_stride_in_1x1(layers), stem_pool_ceil=True)
     rgb_mean = tuple(m / 255.0 for m in reversed(bgr_mean))
     prep = Preprocessing(mean=rgb_mean, std=(1 / 255.0,) * 3, interpolation="bilinear", label_order=order)
     return sd, config, prep
