@@ -180,8 +180,10 @@ PAIRS: tuple[Pair, ...] = (
          doc="BN-Inception (Table 2: 2.03 GFLOPs), the plain twin of se_bn_inception.",
          se_doc="SE-BN-Inception (Fig. 2; Table 2: 2.04 GFLOPs): SE (r = 16) on every module's output."),
     Pair("inception_resnet_v2", InceptionResNetV2, InceptionResNetConfig(), 299,
-         "Inception-ResNet-v2 at 299 x 299 (Table 2 prints 11.75 GFLOPs; see docs/models.md).",
-         "SE-Inception-ResNet-v2 (Table 2 prints 11.76 GFLOPs): SE (r = 16) on every residual branch."),
+         "Inception-ResNet-v2 at 299 x 299, 13.16 GFLOPs (Table 2 prints 11.75: this network at "
+         "297, 34 x 34 / 16 / 7 grids, counts 11.73; docs/models.md).",
+         "SE-Inception-ResNet-v2 (Table 2 prints 11.76 GFLOPs, this network's count at 297): SE (r = 16) "
+         "on every residual branch."),
     Pair("vgg16_bn", VGG, VGGConfig(), doc="VGG-16 with BN after every convolution (Table 2: 15.47 GFLOPs).",
          se_doc="SE-VGG-16 (Table 2: 15.48 GFLOPs): SE (r = 16) after the ReLU of each convolution."),
 )  # fmt: skip

@@ -7,6 +7,7 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Literal
 
+from senet.models.resnet import ResNetConfig
 from senet.options import add_options, build
 from senet.runtime import prepare_output
 from senet.weights.convert import convert_file
@@ -56,8 +57,11 @@ def run(args: argparse.Namespace) -> int:
         out = converted.save(opts.output)
     else:
         out = save_pretrained(converted.build(), opts.output, **card_fields(converted))
-    name = converted.model_name or "custom ResNet (config in metadata)"
-    print(f"{opts.input} ({opts.source}) -> {out}: {name}, {len(converted.state_dict)} tensors, "
-          f"stride_in_1x1={converted.config.stride_in_1x1}, stem_pool_ceil={converted.config.stem_pool_ceil}, "
-          f"relu_before_se={converted.config.relu_before_se}")  # fmt: skip
+    cfg = converted.config
+    name = converted.model_name or f"custom {type(cfg).__name__.removesuffix('Config')} (config in metadata)"
+    line = f"{opts.input} ({opts.source}) -> {out}: {name}, {len(converted.state_dict)} tensors"
+    if isinstance(cfg, ResNetConfig):
+        line += (f", stride_in_1x1={cfg.stride_in_1x1}, stem_pool_ceil={cfg.stem_pool_ceil}, "
+                 f"relu_before_se={cfg.relu_before_se}")  # fmt: skip
+    print(line)
     return 0

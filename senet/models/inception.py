@@ -9,10 +9,12 @@ concatenation of its branches, after every one of the ten modules (3a-5b).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from senet.layers.conv import conv_norm_act
@@ -57,6 +59,37 @@ BN_INCEPTION_MODULES: tuple[InceptionRow, ...] = (
 )
 
 
+class CeilMaxPool(nn.Module):
+    """The stride-2 3x3 max-pool of 3c and 4e as Caffe computes it: unpadded, output size rounded
+    up, ceil((H - 3) / 2) + 1, the last window clipped at the border.
+
+    That equals the size of the padded stride-2 convolutions beside it, floor((H - 1) / 2) + 1,
+    only for even H, where Caffe's concatenation works (input sides 32k - 1 .. 32k + 6: 224,
+    256, ...). One row and column of -inf at the bottom and right, which no max ever takes,
+    keeps every value Caffe's at even H and gives odd H the convolutions' (H + 1) / 2 outputs.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, (0, 1, 0, 1), value=-math.inf)  # (N, C, H + 1, W + 1)
+        return F.max_pool2d(x, 3, 2, ceil_mode=True)  # (N, C, ceil(H / 2), ceil(W / 2))
+
+
+def _pool(row: InceptionRow) -> nn.Module:
+    """The pool branch's 3x3 pool, as the released Caffe model (SE-BN-Inception.prototxt) pools.
+
+    Stride 1 (all modules but 3c, 4e): padded by 1, so H x W is kept; the average divides by 9
+    at the border too (Caffe's AVE divides by the window clipped at the padded border, which at
+    stride 1 is always 3 x 3: ``count_include_pad``). Stride 2 (3c, 4e): :class:`CeilMaxPool`.
+    """
+    if row.stride == 2:
+        if row.pool != "max":
+            raise ValueError(f"module {row.name}: a stride-2 module pools with max (Fig. 5), not {row.pool}")
+        return CeilMaxPool()
+    if row.pool == "max":
+        return nn.MaxPool2d(3, 1, 1)
+    return nn.AvgPool2d(3, 1, 1, count_include_pad=True)
+
+
 class InceptionModule(nn.Module):
     """concat(1x1, 1x1 -> 3x3, 1x1 -> 3x3 -> 3x3, pool -> 1x1), then SE on the concatenation."""
 
@@ -72,10 +105,9 @@ class InceptionModule(nn.Module):
             conv_norm_act(row.double_reduce, row.double, 3),
             conv_norm_act(row.double, row.double, 3, s),
         )
-        # padded like the 3x3 convs beside it, so that the branches agree at any input size (the
-        # released Caffe model pools stride 2 unpadded, rounding up: equal sizes only for even inputs)
-        pool = nn.AvgPool2d(3, s, 1) if row.pool == "avg" else nn.MaxPool2d(3, s, 1)
-        self.branch_pool = nn.Sequential(pool, *([conv_norm_act(in_ch, row.proj, 1)] if row.proj else []))
+        self.branch_pool = nn.Sequential(
+            _pool(row), *([conv_norm_act(in_ch, row.proj, 1)] if row.proj else [])
+        )
         self.out_channels = row.out_channels(in_ch)
         self.se = None if se is None else SqueezeExcite(self.out_channels, se)
 

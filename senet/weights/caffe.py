@@ -17,6 +17,8 @@ conv2 = layer1; grouped 3x3 convolutions read from the blob shapes):
   ``conv1`` exactly, and the declared preprocessing becomes mean = mean_rgb / 255,
   std = 1 / 255 (so x = 255 rgb - mean_rgb, bit for bit Caffe's input, zero padding included).
 - Caffe rounds pooling output sizes up: ``stem_pool_ceil=True``.
+- SE-BN-Inception (layers ``inception_3a/1x1`` ...) maps onto ``BNInception`` by the names of
+  :mod:`senet.weights.caffe_inception`; everything above but the stride placement holds for it.
 - The classifier follows the devkit label order; given the devkit-ordered WNID list its rows
   are permuted to sorted-WNID order.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +35,15 @@ import numpy as np
 import torch
 
 from senet.errors import WeightsFileError
+from senet.models.inception import BNInceptionConfig
 from senet.models.resnet import ResNetConfig
+from senet.weights.caffe_inception import (
+    FIRST_CONV,
+    check_strides,
+    inception_config,
+    inception_target,
+    is_bn_inception,
+)
 from senet.weights.detect import infer_config
 from senet.weights.preprocessing import Preprocessing
 from senet.weights.protobuf import ProtobufError, as_float, as_floats, as_ints, as_string, fields
@@ -177,12 +188,17 @@ def _target(name: str) -> tuple[str, str | None] | None:
     return prefix + conv, None if bn is None else prefix + bn
 
 
-def caffe_state_dict(layers: dict[str, CaffeLayer]) -> tuple[dict[str, torch.Tensor], bool]:
-    """(state dict in senet names, stride_in_1x1) from Caffe layers; BN + Scale folded."""
+Target = Callable[[str], tuple[str, str | None] | None]
+"""A Caffe convolution's name -> its senet (conv, BN) prefixes (BN None: an SE layer), or None."""
+
+
+def caffe_state_dict(layers: dict[str, CaffeLayer], target_of: Target = _target) -> dict[str, torch.Tensor]:
+    """The state dict in senet names of Caffe layers named as ``target_of`` reads them (the
+    SE-ResNet / SENet-154 names by default); BN + Scale folded, the classifier to ``fc``."""
     sd: dict[str, torch.Tensor] = {}
     used: set[str] = set()
     for name, layer in layers.items():
-        target = _target(name)
+        target = target_of(name)
         if target is None or not layer.blobs:
             continue
         used.add(name)
@@ -218,7 +234,7 @@ def caffe_state_dict(layers: dict[str, CaffeLayer]) -> tuple[dict[str, torch.Ten
     leftover = sorted(n for n, layer in layers.items() if layer.blobs and n not in used)
     if leftover:
         raise ValueError(f"Caffe layers with weights that senet has no place for: {leftover[:6]}")
-    return sd, _stride_in_1x1(layers)
+    return sd
 
 
 def _stride_in_1x1(layers: dict[str, CaffeLayer]) -> bool:
@@ -253,10 +269,19 @@ def from_caffe(
     *,
     synsets: list[str] | None = None,
     bgr_mean: tuple[float, float, float] = CAFFE_BGR_MEAN,
-) -> tuple[dict[str, torch.Tensor], ResNetConfig, Preprocessing]:
-    """(state dict, config, preprocessing) of an official SE .caffemodel, taking RGB input."""
-    sd, stride_in_1x1 = caffe_state_dict(read_caffemodel(path))
-    first = "conv1.0.weight" if "conv1.0.weight" in sd else "conv1.weight"
+) -> tuple[dict[str, torch.Tensor], ResNetConfig | BNInceptionConfig, Preprocessing]:
+    """(state dict, config, preprocessing) of an official SE .caffemodel, taking RGB input: the
+    SE-ResNet / SE-ResNeXt / SENet-154 family, or SE-BN-Inception (:mod:`caffe_inception`)."""
+    layers = read_caffemodel(path)
+    config: ResNetConfig | BNInceptionConfig
+    if is_bn_inception(layers):
+        check_strides({n: layer.stride for n, layer in layers.items() if layer.type == "Convolution"})
+        sd = caffe_state_dict(layers, inception_target)
+        config, first = inception_config(sd), FIRST_CONV
+    else:
+        sd = caffe_state_dict(layers)
+        config = infer_config(sd, stride_in_1x1=_stride_in_1x1(layers), stem_pool_ceil=True)
+        first = "conv1.0.weight" if "conv1.0.weight" in sd else "conv1.weight"
     sd[first] = sd[first].flip(1).contiguous()  # BGR -> RGB input channels
     order = "devkit"
     if synsets is not None:
@@ -265,7 +290,6 @@ def from_caffe(
         perm = devkit_to_sorted(synsets)
         sd["fc.weight"], sd["fc.bias"] = sd["fc.weight"][perm], sd["fc.bias"][perm]
         order = "sorted-wnid"
-    config = infer_config(sd, stride_in_1x1=stride_in_1x1, stem_pool_ceil=True)
     rgb_mean = tuple(m / 255.0 for m in reversed(bgr_mean))
     prep = Preprocessing(mean=rgb_mean, std=(1 / 255.0,) * 3, interpolation="bilinear", label_order=order)
     return sd, config, prep

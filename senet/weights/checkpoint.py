@@ -1,7 +1,8 @@
 """``senet`` checkpoints: a safetensors file whose metadata carries the model's configuration.
 
 Metadata keys (all strings, as safetensors requires): ``senet.model`` (registered name or
-empty), ``senet.config`` (the :class:`ResNetConfig` as JSON), ``senet.preprocessing`` (JSON,
+empty), ``senet.config`` (the :class:`ResNetConfig` as JSON; a :class:`BNInceptionConfig` with a
+``"family": "BNInception"`` entry), ``senet.preprocessing`` (JSON,
 see :class:`senet.weights.pretrained.Preprocessing`) and ``senet.source``. Files are written
 atomically: a temporary file in the same folder, fsync, then a rename.
 """
@@ -17,13 +18,20 @@ from typing import Any
 import torch
 from safetensors.torch import save as safetensors_bytes
 
+from senet.config import from_dict, to_dict
 from senet.io import write_atomic
 from senet.layers.se import SEConfig
+from senet.models.inception import BNInceptionConfig
 from senet.models.resnet import ResNetConfig, Stage
 
+INCEPTION = "BNInception"
+"""The ``family`` entry of a BN-Inception config (a ResNet config has none, as in earlier files)."""
 
-def config_to_json(config: ResNetConfig) -> str:
-    """``config`` as JSON (stages and SE options nested)."""
+
+def config_to_json(config: ResNetConfig | BNInceptionConfig) -> str:
+    """``config`` as JSON (stages, module rows and SE options nested)."""
+    if isinstance(config, BNInceptionConfig):
+        return json.dumps({"family": INCEPTION} | to_dict(config), sort_keys=True)
     return json.dumps(dataclasses.asdict(config), sort_keys=True)
 
 
@@ -34,10 +42,12 @@ def _relu_before_se_default(raw: Mapping[str, Any], source: str) -> bool:
     return source == "cadene" and raw.get("block") == "basic"
 
 
-def config_from_json(text: str, *, source: str = "") -> ResNetConfig:
+def config_from_json(text: str, *, source: str = "") -> ResNetConfig | BNInceptionConfig:
     """The inverse of :func:`config_to_json`; a bad field is an error naming it. ``source`` (the
     file's ``senet.source``) fills fields that files of earlier versions lack."""
     raw: dict[str, Any] = json.loads(text)
+    if raw.get("family") == INCEPTION:
+        return from_dict(BNInceptionConfig, {k: v for k, v in raw.items() if k != "family"})
     raw.setdefault("relu_before_se", _relu_before_se_default(raw, source))
     raw["stages"] = tuple(Stage(**row) for row in raw["stages"])
     raw["se"] = None if raw.get("se") is None else SEConfig(**raw["se"])
@@ -53,7 +63,7 @@ def save_weights_file(
     path: str | Path,
     state_dict: Mapping[str, torch.Tensor],
     *,
-    config: ResNetConfig,
+    config: ResNetConfig | BNInceptionConfig,
     model_name: str | None = None,
     preprocessing: Mapping[str, Any] | None = None,
     source: str = "",

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 
 from senet.errors import SenetError
+from senet.models.common import replace_config
+from senet.models.inception import BNInception, BNInceptionConfig
 from senet.models.resnet import ResNet, ResNetConfig
 from senet.weights.cadene import from_cadene
 from senet.weights.caffe import from_caffe, is_caffemodel, read_synsets
@@ -47,14 +49,18 @@ class Converted:
     """Weights in senet names with the configuration that reproduces the source network."""
 
     state_dict: dict[str, torch.Tensor]
-    config: ResNetConfig
+    config: ResNetConfig | BNInceptionConfig
     model_name: str | None
     preprocessing: Preprocessing | None
     source: str
 
-    def build(self, **overrides: Any) -> ResNet:
+    def build(self, **overrides: Any) -> ResNet | BNInception:
         """The network with these weights loaded (strict), in eval mode."""
-        model = ResNet(self.config.replace(**overrides) if overrides else self.config)
+        model: ResNet | BNInception
+        if isinstance(self.config, BNInceptionConfig):
+            model = BNInception(replace_config(self.config, overrides, "BN-Inception"))
+        else:
+            model = ResNet(self.config.replace(**overrides) if overrides else self.config)
         load_strict(model, self.state_dict)
         return model.eval()
 
@@ -189,7 +195,9 @@ def load_state_dict_into(model: nn.Module, state_dict: dict[str, torch.Tensor]) 
     return model.eval()
 
 
-def build_converted(converted: Converted, name: str, path: str | Path, **overrides: Any) -> ResNet:
+def build_converted(
+    converted: Converted, name: str, path: str | Path, **overrides: Any
+) -> ResNet | BNInception:
     """The network of ``converted`` (read from ``path``) for the registered name ``name``, with
     its preprocessing attached; a file made for another registered model is an error."""
     if converted.model_name not in (None, name):

@@ -16,6 +16,7 @@ from typing import Literal
 import torch
 
 from senet.layers.se import SEConfig
+from senet.models.inception import BNInceptionConfig
 from senet.models.resnet import ResNetConfig, Stage
 from senet.zoo import MODELS
 
@@ -82,7 +83,7 @@ def _shape(sd: Mapping[str, torch.Tensor], key: str) -> tuple[int, ...]:
     return tuple(sd[key].shape)
 
 
-def _fit_se(pairs: list[tuple[int, int]]) -> SEConfig:
+def fit_se(pairs: list[tuple[int, int]]) -> SEConfig:
     """The SEConfig whose rule C -> C' reproduces every (C, C') pair of the checkpoint."""
     for divisor in (1, 8):  # the paper's floor(C / r); timm's multiple of 8
         for r in (16, 8, 4, 32, 2, 64, 1):
@@ -129,7 +130,7 @@ def infer_config(
                     raise ValueError(f"{key} acts on {channels} channels, not the block output C = {out}")
                 se_pairs.append((channels, hidden))
                 se_stages.append(s)
-    se = _fit_se(se_pairs) if se_pairs else None
+    se = fit_se(se_pairs) if se_pairs else None
     if se is not None and "layer1.0.se.fc1.bias" not in sd:
         se = SEConfig(reduction=se.reduction, hidden=se.hidden, divisor=se.divisor, bias=False)
     down = _shape(sd, "layer2.0.downsample.0.weight")[-1]
@@ -163,13 +164,20 @@ def _registered_architecture(name: str) -> tuple | None:
     return _architecture(config) if isinstance(config, ResNetConfig) else None
 
 
-def match_model_name(config: ResNetConfig) -> str | None:
+def match_model_name(config: ResNetConfig | BNInceptionConfig) -> str | None:
     """The registered model with ``config``'s architecture (e.g. ``"se_resnet50"``), else None.
 
     Only names that carry the network's depth (3 layers per bottleneck, 2 per basic block, plus
     stem and classifier: 50, 101, 152, ...) or, for the deep stem, start with ``senet`` are
-    compared, by the configuration their registry entry carries (nothing is built).
+    compared, by the configuration their registry entry carries (nothing is built). A
+    BN-Inception is ``bn_inception`` / ``se_bn_inception`` when it has their modules and SE width.
     """
+    if isinstance(config, BNInceptionConfig):
+        for name in MODELS.names():
+            own = MODELS.get(name).config
+            if isinstance(own, BNInceptionConfig) and (own.modules, own.se) == (config.modules, config.se):
+                return name
+        return None
     depth = sum(s.blocks for s in config.stages) * (3 if config.block == "bottleneck" else 2) + 2
     for name in MODELS.names():
         if re.search(rf"(?<!\d){depth}(?!\d)", name) or (config.stem == "deep" and name.startswith("senet")):

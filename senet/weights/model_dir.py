@@ -23,6 +23,7 @@ from torch import nn
 
 from senet.config import ConfigError, from_dict
 from senet.io import fsync_path, write_atomic
+from senet.models.inception import BNInception, BNInceptionConfig
 from senet.models.resnet import ResNet, ResNetConfig
 from senet.spec import ModelSpec, from_legacy
 from senet.weights.card import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, ModelCard, card_of
@@ -135,10 +136,10 @@ def card_fields(converted: Converted) -> dict[str, Any]:
 
 
 def converted_card(converted: Converted) -> ModelCard:
-    """The card of a converted ResNet-family file (its config fixes stride, stem, SE width); an
+    """The card of a converted file (its config fixes the network: stride, stem, SE width); an
     ImageNet-1k classifier gets the class list's WNIDs and names where one is found locally."""
     return ModelCard(
-        family=ResNet.__name__,
+        family=(BNInception if isinstance(converted.config, BNInceptionConfig) else ResNet).__name__,
         config=converted.config,
         name=converted.model_name,
         preprocessing=converted.preprocessing or Preprocessing(),

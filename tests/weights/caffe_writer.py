@@ -48,7 +48,7 @@ _V1_CODES = {"Convolution": 4, "InnerProduct": 14}
 
 def encode_net(layers: list[Layer], *, v1: bool = False) -> bytes:
     """NetParameter with ``layer`` (field 100) or V1 ``layers`` (field 2) entries."""
-    out = _ld(1, b"tiny-se-resnet")
+    out = [_ld(1, b"tiny-se-resnet")]  # joined once: a full-size net is tens of MB
     for layer in layers:
         if v1:
             body = _ld(4, layer.name.encode()) + _int(5, _V1_CODES.get(layer.type, 0))
@@ -61,8 +61,8 @@ def encode_net(layers: list[Layer], *, v1: bool = False) -> bytes:
             conv = _int(1, w.shape[0]) + _int(2, int(len(layer.blobs) > 1)) + _int(3, layer.pad)
             conv += _int(4, w.shape[-1]) + _int(6, layer.stride) + _int(5, layer.group)
             body += _ld(10 if v1 else 106, conv)
-        out += _ld(2 if v1 else 100, body)
-    return out
+        out.append(_ld(2 if v1 else 100, body))
+    return b"".join(out)
 
 
 def tiny_se_resnet(
