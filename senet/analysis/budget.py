@@ -79,7 +79,8 @@ class Budget:
         parts = []
         if self.epochs is not None:
             full = "/".join(str(e) for e in sorted(set(full_epochs)))
-            parts.append(f"{self.epochs} epochs of {full}" if full else f"{self.epochs} epochs")
+            unit = "epoch" if self.epochs == 1 else "epochs"
+            parts.append(f"{self.epochs} {unit} of {full}" if full else f"{self.epochs} {unit}")
         if self.images is not None:
             parts.append(f"{self.images} training images")
         return ", ".join(parts)
