@@ -4,8 +4,8 @@ or a grid of SE variants over several seeds, and print the table beside the pape
 ``--grid table4`` ... ``table16``, ``last_stage`` reproduce the rows of the paper's tables (``--list``
 shows each row's network, recipe and data as they would be planned); ``--axis reduction=4,16``
 (repeatable: the product of the axes) and ``--baseline`` build a custom grid. Rows that name their
-own recipe (Tables 4-6, 8) train with it unless ``--recipe`` is given; the other options apply to
-every row. ``--budget 2ep`` / ``2000img`` scales every row down for a quick run and says so in the
+own recipe (Tables 4-6, 8) train with it (``--recipe`` sets the others'); the other options apply
+to every row. ``--budget 2ep`` / ``2000img`` scales every row down for a quick run and says so in the
 title. Every cell trains in ``OUT/<variant>/seed-<k>``; running the same command again skips
 finished cells and continues interrupted ones. The table (error mean +- std over seeds, params,
 GFLOPs, the difference to the baseline and whether it is within the seeds' spread) is printed and
@@ -36,8 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "ablate",
         help="train a paper table's rows (Tables 4-6, 8, 10-16) or a grid of SE variants over seeds",
         description="Train every row of a grid (a paper table by name, or --axis specs) x every seed; "
-        "resumable. Rows with their own recipe (Tables 4-6, 8) use it unless --recipe is given; the "
-        "options of `senet train` set the recipe, model and data of the others and apply to all.",
+        "resumable. Rows with their own recipe (Tables 4-6, 8) use it; --recipe and --model set the "
+        "others'; the other options of `senet train` (data, epochs, lr, --set ...) apply to every row.",
     )
     p.add_argument("--grid", default=None, choices=sorted(PRESETS), help="a paper table's grid")
     p.add_argument(
@@ -71,20 +71,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _data(config: TrainConfig) -> str:
     data = config.data
     cutout = f" cutout {data.cutout}" if data.cutout else ""
-    return f"{data.dataset} {data.resolved_input_size}px{cutout}"
+    return f"{data.dataset} {data.resolved_input_size()}px{cutout}"
 
 
 def _paper(values: tuple[float, ...] | None) -> str:
     return "" if values is None else "paper " + " / ".join(f"{v:.2f}" for v in values)
 
 
-def list_grids(base: TrainConfig, options: Options, row_recipes: bool) -> str:
+def list_grids(base: TrainConfig, options: Options) -> str:
     """Every preset, each row planned with these options: network, recipe, data, epochs, paper."""
     lines = [f"presets as `senet ablate --grid NAME` plans them with these options (recipe {base.recipe}):"]
     for name, grid in PRESETS.items():
         lines.append(f"{name}: {grid.table}")
         try:
-            cells = plan(grid, base, seeds=[0], out_dir=".", options=options, row_recipes=row_recipes)
+            cells = plan(grid, base, seeds=[0], out_dir=".", options=options)
         except ConfigError as err:
             lines.append(f"    (cannot plan with these options: {err})")
             continue
@@ -110,15 +110,15 @@ def choose_grid(args: argparse.Namespace) -> Grid:
     return axis_grid(args.axis, baseline=args.baseline)
 
 
-def _notes(grid: Grid, config: TrainConfig, model: str | None, row_recipes: bool) -> list[str]:
+def _notes(grid: Grid, config: TrainConfig, model: str | None, recipe_given: bool) -> list[str]:
     """What the run does differently from what a reader of the paper would assume."""
     said = [grid.note] if grid.note else []
     if grid.fallback and grid_model(grid, config, model) == grid.fallback != config.model.name:
         said.append(
             f"{config.model.name} (recipe {config.recipe}) cannot take these rows: using {grid.fallback}"
         )
-    if not row_recipes and any(v.recipe for v in grid.variants):
-        said.append(f"--recipe {config.recipe}: every row trains with it instead of its own recipe")
+    if recipe_given and any(v.recipe for v in grid.variants):
+        said.append(f"the rows of {grid.name} train with their own recipes: --recipe does not apply to them")
     return said
 
 
@@ -126,13 +126,12 @@ def run(args: argparse.Namespace) -> int:
     if any(key == "seed" for key, _ in given(args)):
         raise ConfigError("--seed: an ablation trains every variant with each of --seeds; use --seeds")
     config = config_from_args(args)
-    row_recipes = args.recipe is None
 
     def options(start: TrainConfig) -> TrainConfig:  # the command's options over a row's own recipe
         return resolve(args, start)
 
     if args.list:
-        print(list_grids(config, options, row_recipes))
+        print(list_grids(config, options))
         return 0
     grid = choose_grid(args)
     budget = Budget.parse(args.budget) if args.budget else None
@@ -141,13 +140,13 @@ def run(args: argparse.Namespace) -> int:
     suffix = f"-{budget.slug}" if budget else ""
     out = prepare_output(config.out_dir or f"runs/ablate-{grid.name}{suffix}", folder=True)
     model = model_given(args)
-    for note in _notes(grid, config, model, row_recipes):
+    for note in _notes(grid, config, model, args.recipe is not None):
         print(f"note: {note}", file=sys.stderr)
     try:
         with num_threads(config.threads):
             results = run_grid(
-                grid, config, seeds=args.seeds, out_dir=out, model=model, options=options,
-                row_recipes=row_recipes, budget=budget, quiet=args.quiet,
+                grid, config, seeds=args.seeds, out_dir=out, model=model, options=options, budget=budget,
+                quiet=args.quiet,
             )  # fmt: skip
     except NonFiniteLossError as err:
         print(f"senet ablate: {err}", file=sys.stderr)

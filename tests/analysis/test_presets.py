@@ -99,7 +99,7 @@ def test_places365_and_senet154_at_320(tmp_path: Path) -> None:
     ]
     assert preset("table6").variants[1].paper == (40.37, 11.01)
     big = _plan("table8", recipe("fast"), tmp_path)
-    assert [(c.model.name, c.recipe, c.data.resolved_input_size) for c in big.values()] == [
+    assert [(c.model.name, c.recipe, c.data.resolved_input_size()) for c in big.values()] == [
         ("senet154", "imagenet_large", 224),
         ("senet154", "imagenet_large", 320),
     ]
