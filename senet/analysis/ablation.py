@@ -86,8 +86,9 @@ def plan(
     """The cells of ``grid`` in run order (variant-major), each checked on the meta device.
 
     A row's configuration is ``base``, or -- for a row with its own setting (Tables 4-6, 8) -- its
-    own recipe (``row_recipes=False``: ``base`` for every row, as when ``--recipe`` is given),
-    with the row's CIFAR-100 / input-size changes, then ``options`` on top, then ``budget``.
+    own recipe (``row_recipes=False``: ``base`` for every row, e.g. to train Table 4's networks
+    with one recipe) with the row's CIFAR-100 / input-size changes and ``options`` (the command's
+    flags) laid over it again; then ``budget``.
     The network is the row's own, else ``model``, else the recipe's -- or the grid's ``fallback``
     when the recipe's network cannot take the rows' options (:func:`grid_model`). Each variant's
     options are laid over that :class:`ModelSpec` (SE fields field-wise).
@@ -119,10 +120,9 @@ def row_config(
     variant: Variant, base: TrainConfig, *, options: Options | None = None, row_recipes: bool = True
 ) -> TrainConfig:
     """The configuration a row trains with, before its model options, seed and folder (see :func:`plan`)."""
-    own = variant.recipe is not None and row_recipes
-    if not (own or variant.own_setting):
+    if not variant.own_setting:
         return base
-    config = recipe(variant.recipe) if own and variant.recipe else base
+    config = recipe(variant.recipe) if variant.recipe is not None and row_recipes else base
     if variant.cifar100:
         config = cifar100(config)
     if variant.input_size is not None:
