@@ -37,8 +37,9 @@ class ModelSpec:
     """The stages that get SE blocks, as layer indices 1-4 = the paper's stages 2-5 (Table 13);
     ImageNet ResNets only. none: all."""
     stride_in_1x1: bool | None = None
-    """Bottleneck ResNets: the stride on the first 1x1 convolution (the paper's released models)
-    or on the 3x3 (torchvision, timm). none: the model's own."""
+    """Bottleneck ResNets (ImageNet, and CIFAR's pre-activation bottlenecks): the stride on the
+    first 1x1 convolution (the paper's released models, He et al. 2016b's code) or on the 3x3
+    (torchvision, timm). none: the model's own."""
     drop_rate: float | None = None
     """Dropout before the classifier. none: the model's own (0.2 for SENet-154 and
     Inception-ResNet-v2, 0.5 inside VGG's classifier, else 0)."""

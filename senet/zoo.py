@@ -15,7 +15,17 @@ from typing import Any
 from torch import nn
 
 from senet.layers.se import SEConfig
-from senet.models.cifar import RESNET20, RESNET32, RESNET56, RESNET110, RESNET164, WRN16_8, CifarResNet
+from senet.models.cifar import (
+    PREACT_RESNET110,
+    PREACT_RESNET164,
+    RESNET20,
+    RESNET32,
+    RESNET56,
+    RESNET110,
+    RESNET164,
+    WRN16_8,
+    CifarResNet,
+)
 from senet.models.common import replace_config
 from senet.models.inception import BNInception, BNInceptionConfig
 from senet.models.inception_resnet import InceptionResNetConfig, InceptionResNetV2
@@ -135,11 +145,21 @@ PAIRS: tuple[Pair, ...] = (
     Pair("resnet56_cifar", CifarResNet, RESNET56, 32, "ResNet-56 for CIFAR (He et al. 2016a, 0.85M params).",
          _cifar_se("ResNet-56")),
     Pair("resnet110_cifar", CifarResNet, RESNET110, 32,
-         "ResNet-110 for CIFAR (He et al. 2016a: 1.7M params; Tables 4-5 baseline).",
-         _cifar_se("ResNet-110", " (Tables 4-5).")),
+         "ResNet-110 for CIFAR, post-activation with option-A shortcuts (He et al. 2016a: 1.7M params); "
+         "Tables 4-5 use the pre-activation preact_resnet110_cifar.",
+         _cifar_se("ResNet-110", " (post-activation, He et al. 2016a): SE on every residual branch.")),
     Pair("resnet164_cifar", CifarResNet, RESNET164, 32,
-         'Pre-activation ResNet-164 for CIFAR ("Identity mappings": 1.7M params).',
-         _cifar_se("ResNet-164", " (Tables 4-5).")),
+         "Pre-activation bottleneck ResNet-164 for CIFAR with the stride on the 3x3 (1.7M params); "
+         "Tables 4-5 use preact_resnet164_cifar, which has it on the first 1x1 as He et al. 2016b's code.",
+         _cifar_se("ResNet-164", " (stride on the 3x3): SE on every residual branch.")),
+    Pair("preact_resnet110_cifar", CifarResNet, PREACT_RESNET110, 32,
+         'Pre-activation ResNet-110 for CIFAR (He et al. 2016b, "Identity mappings", Table 3: 1.7M params; '
+         "the Tables 4-5 baseline: 6.37% on CIFAR-10).",
+         _cifar_se("pre-activation ResNet-110", " (Tables 4-5): SE on every residual branch, before the sum.")),
+    Pair("preact_resnet164_cifar", CifarResNet, PREACT_RESNET164, 32,
+         'Pre-activation bottleneck ResNet-164 for CIFAR (He et al. 2016b, Table 3: 1.7M params; the '
+         "Tables 4-5 baseline: 5.46% / 24.33%).",
+         _cifar_se("pre-activation ResNet-164", " (Tables 4-5): SE on every residual branch, before the sum.")),
     Pair("wrn16_8_cifar", CifarResNet, WRN16_8, 32,
          "Wide ResNet WRN-16-8 for CIFAR (Zagoruyko & Komodakis: 11.0M params).",
          _cifar_se("WRN-16-8", " (Tables 4-5).")),

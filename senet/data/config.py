@@ -53,7 +53,9 @@ class DataConfig:
     pad: int | None = None
     """Zero padding (pixels) of the crop/cifar augmentation; none: 4 for cifar, 2 otherwise."""
     cutout: int = 0
-    """Side of the Cutout square (0: off); tensor datasets only."""
+    """Side in pixels of the Cutout square (DeVries & Taylor 2017; 0: none): training images only,
+    after the crop and flip, on the normalised image (so the square is the mean); one square per
+    image, centred at a uniformly random pixel and clipped at the border. Drawn from the seed."""
     scale: tuple[float, float] = (0.08, 1.0)
     """Area fraction range of the imagenet random-resized crop."""
     ratio: tuple[float, float] = (3 / 4, 4 / 3)
@@ -139,8 +141,6 @@ class DataConfig:
             raise DataError(
                 "DataConfig.mean / std / interpolation / channel_order / value_scale apply to folder data"
             )
-        if not tensor and self.cutout:
-            raise DataError("DataConfig.cutout applies to tensor datasets (digits, mnist, cifar) only")
 
     @property
     def is_tensor(self) -> bool:
@@ -175,7 +175,7 @@ class DataConfig:
         return 4 if self.dataset in ("cifar10", "cifar100") else 2
 
     def resolved_eval_resize(self) -> int:
-        """Shorter side before the centre crop: 256 -> 224 and 352 -> 299 as in the paper (Sec. 6.1)."""
+        """Shorter side before the centre crop: 256 -> 224 and 352 -> 299 as in the paper (Sec. 5.1)."""
         size = self.resolved_input_size()
         if self.eval_resize is not None:
             if self.eval_resize < size:

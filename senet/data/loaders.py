@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from senet.data.augment import BatchAugment, Normalize, pad_uint8
+from senet.data.augment import BatchAugment, Normalize, cutout, pad_uint8
 from senet.data.config import IMAGENET_MEAN, IMAGENET_STD, DataConfig, DataError, DataInfo
 from senet.data.datasets import TensorSplit, channel_stats, load_tensor_dataset
 from senet.data.folder import (
@@ -143,13 +143,16 @@ class FolderLoader:
 
     With ``skip_bad``, unreadable files are left out of their batch (which is then smaller; a batch of only
     bad files is skipped) and listed in :attr:`bad_images`; otherwise the first one stops the run with a
-    :class:`BadImageError` naming the file.
+    :class:`BadImageError` naming the file. ``cutout`` masks each normalised training batch on the device
+    (:func:`senet.data.augment.cutout`), with random numbers drawn from (seed, epoch, rank).
     """
 
     def __init__(
         self, images: ImageList, transform: TrainTransform | EvalTransform, *, batch_size: int, device: torch.device,
         train: bool, normalize: Normalize, workers: int, skip_bad: bool, seed: int, rank: int, world_size: int,
+        cutout: int = 0,
     ) -> None:  # fmt: skip
+        self.cutout = cutout if train else 0
         self.sampler = _EpochSampler(Shard(len(images), train, seed, rank, world_size))
         self.loader = DataLoader(
             ImageFileDataset(images, transform), batch_size=batch_size, sampler=self.sampler,
@@ -192,6 +195,8 @@ class FolderLoader:
                 shutdown()
 
     def _batches(self, batches: Iterator) -> Iterator[Batch]:
+        shard = self.sampler.shard
+        generator = torch.Generator().manual_seed(mix_seed(shard.seed, self.sampler.epoch, shard.rank, 0xC07))
         for images, labels, bad in batches:
             for path, reason in bad:
                 if not self.skip_bad:
@@ -212,7 +217,8 @@ class FolderLoader:
                 b, k = images.shape[:2]
                 x = self.normalize(images.flatten(0, 1)).unflatten(0, (b, k))
             else:
-                x = self.normalize(images)
+                x = self.normalize(images)  # (B, C, H, W)
+                x = cutout(x, self.cutout, generator) if self.cutout else x
             yield x, labels.to(self.device, non_blocking=True)
 
 
@@ -318,7 +324,9 @@ def build_loaders(
         train_tf = EvalTransform(size, resize, interpolation=filt)
     eval_tf = EvalTransform(size, resize, ten_crop=config.ten_crop, interpolation=filt)
     opts = dict(normalize=normalize, workers=config.workers, skip_bad=config.skip_bad_images, **common)
-    train_loader = FolderLoader(train, train_tf, batch_size=batch_size, train=True, **opts)
+    train_loader = FolderLoader(
+        train, train_tf, batch_size=batch_size, train=True, cutout=config.cutout, **opts
+    )
     val_loader = FolderLoader(val, eval_tf, batch_size=eval_bs, train=False, **opts)
     return train_loader, val_loader, _folder_info(config, train, val, len(train))
 

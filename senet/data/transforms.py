@@ -1,6 +1,6 @@
 """PIL / numpy transforms for folder data (run in DataLoader workers); output uint8 (C, H, W) arrays.
 
-Training (paper Sec. 6.1, following Szegedy et al. 2015): a random crop covering ``scale`` = 8%-100% of the
+Training (paper Sec. 5.1, following Szegedy et al. 2015): a random crop covering ``scale`` = 8%-100% of the
 image area with aspect ratio in ``ratio`` = 3/4-4/3 (log-uniform), resized to ``size`` (224 or 299), random
 horizontal flip. Evaluation: resize the shorter side to ``resize`` (256 for 224, 352 for 299) and centre
 crop ``size``; or 10 crops (4 corners + centre, and their mirrors). Normalisation (mean/std) happens

@@ -1,15 +1,24 @@
 """CIFAR residual networks of Tables 4-5 (32x32 input), each with its SE twin.
 
-- ResNet-20/32/56/110 (He et al. 2016, "Deep residual learning", Sec. 4.2): a 3x3 stem of 16
+- ResNet-20/32/56/110 (He et al. 2016a, "Deep residual learning", Sec. 4.2; post-activation): a 3x3 stem of 16
   channels, then three stages of n basic blocks with 16, 32 and 64 channels (depth 6n + 2),
   option-A shortcuts (strided identity, zero-padded channels: no parameters), as in that paper.
-- ResNet-164 (He et al. 2016, "Identity mappings", Sec. 4): 3 x 18 pre-activation bottlenecks
-  of widths 16/32/64 (outputs 64/128/256), 1x1 projection shortcuts where the shape changes.
+- Pre-activation ResNet-110 and ResNet-164 (He et al. 2016b, "Identity mappings in deep residual
+  networks", the SE paper's ref. [14] and the baselines of Tables 4-5): full pre-activation units
+  (BN-ReLU-conv, Fig. 4e), 18 per stage: basic units of 16/32/64 channels (depth 6n + 2) or
+  bottlenecks of widths 16/32/64 with outputs 64/128/256 (depth 9n + 2); the first unit's BN-ReLU
+  is shared with its 1x1 projection shortcut, and a final BN-ReLU precedes the pooling (Sec. 4).
+  ResNet-164 takes the stride on the first 1x1, as the authors' released code (resnet-1k-layers)
+  does; ResNet-110's projection shortcuts where the shape changes are a choice (the paper gives
+  none for its basic units; the count differs from option A by 2,560 of 1.7M parameters).
+- ``RESNET164`` (registered as ``resnet164_cifar`` before the pair above) is the same
+  pre-activation bottleneck network with the stride on the 3x3 convolution; it is kept unchanged
+  so that its seeds and weights stay valid.
 - WRN-16-8 (Zagoruyko & Komodakis 2016, Table 1): pre-activation basic blocks, 2 per stage,
   widths 16k/32k/64k with k = 8, 1x1 projection shortcuts, optional dropout between the convs.
 
 SE (Sec. 3.3, Fig. 3) acts on the residual branch F before the sum with the identity; the
-placements of Sec. 6.5 are the ``placement`` option, as for the ImageNet ResNets. With r = 16
+placements of Sec. 6.5 (Table 14) are the ``placement`` option, as for the ImageNet ResNets. With r = 16
 the 16-channel stage of the ResNet-20..110 family gets C' = max(1, 16 // 16) = 1 hidden unit
 (the paper's rule, kept: ``se=SEConfig(hidden=...)`` or ``divisor`` sets a floor).
 """
@@ -70,6 +79,10 @@ class PreActBlock(ResidualBlock):
 
     The first BN-ReLU is shared by the residual branch and a projection shortcut; there is no
     ReLU after the sum. ``SE_3x3`` goes after the first 3x3 conv; WRN's dropout before the last.
+    ``stride_in_1x1`` puts a bottleneck's stride on its first 1x1 instead of the 3x3. The
+    network's first unit (``first``) feeds the activated input to an identity shortcut too: "we
+    adopt the first activation right after conv1 and before splitting into two paths" (He et al.
+    2016b, Sec. 4); the other identity shortcuts carry the unit's input unchanged.
     """
 
     def __init__(
@@ -84,11 +97,13 @@ class PreActBlock(ResidualBlock):
         se: SEConfig | None = None,
         placement: Placement = "standard",
         drop_rate: float = 0.0,
+        stride_in_1x1: bool = False,
+        first: bool = False,
     ) -> None:
         super().__init__()
-        units = (
-            ((1, mid, 1), (3, mid, stride), (1, out, 1)) if bottleneck else ((3, out, stride), (3, out, 1))
-        )
+        self.first = first
+        s1, s3 = (stride, 1) if stride_in_1x1 else (1, stride)
+        units = ((1, mid, s1), (3, mid, s3), (1, out, 1)) if bottleneck else ((3, out, stride), (3, out, 1))
         self.depth = len(units)
         self.se_after = 1 if bottleneck else 0  # index of the first 3x3 conv
         cin = in_ch
@@ -112,7 +127,10 @@ class PreActBlock(ResidualBlock):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pre = self.relu(self.bn1(x))  # (N, C_in, H, W)
-        shortcut = x if self.downsample is None else self.downsample(pre)
+        if self.downsample is not None:
+            shortcut = self.downsample(pre)  # (N, C, H/s, W/s)
+        else:
+            shortcut = pre if self.first else x
         return place_se(
             self.se, self.placement, self.residual, pre, shortcut, add=operator.add
         )  # no ReLU after
@@ -144,7 +162,8 @@ class CifarResNetConfig:
     ``block``: ``basic`` (post-activation, He et al. 2016a), ``preact`` (basic pre-activation,
     WRN) or ``preact_bottleneck`` (ResNet-164). ``shortcut``: ``A`` zero padding, ``B`` 1x1
     projection where the shape changes. ``block_drop_rate`` is WRN's dropout inside the blocks,
-    ``drop_rate`` dropout before the classifier.
+    ``drop_rate`` dropout before the classifier. ``stride_in_1x1`` puts a pre-activation
+    bottleneck's stride on its first 1x1 convolution (He et al. 2016b's released code).
     """
 
     block: Literal["basic", "preact", "preact_bottleneck"]
@@ -157,6 +176,7 @@ class CifarResNetConfig:
     in_chans: int = 3
     drop_rate: float = 0.0
     block_drop_rate: float = 0.0
+    stride_in_1x1: bool = False
 
 
 class CifarResNet(ClassifierNet):
@@ -174,14 +194,15 @@ class CifarResNet(ClassifierNet):
         for index, stage in enumerate(cfg.stages, start=1):
             blocks = []
             for i in range(stage.blocks):
-                blocks.append(self._block(width, stage, stage.stride if i == 0 else 1))
+                first = index == 1 and i == 0
+                blocks.append(self._block(width, stage, stage.stride if i == 0 else 1, first))
                 width = stage.out
             self.add_module(f"layer{index}", nn.Sequential(*blocks))
         self.bn_final = nn.BatchNorm2d(width) if self.preact else nn.Identity()
         self.add_head(width, cfg.num_classes, cfg.drop_rate)
         init_weights(self)
 
-    def _block(self, in_ch: int, stage: CifarStage, stride: int) -> nn.Module:
+    def _block(self, in_ch: int, stage: CifarStage, stride: int, first: bool) -> nn.Module:
         cfg = self.config
         common = dict(stride=stride, shortcut=cfg.shortcut, se=cfg.se, placement=cfg.placement)
         if cfg.block == "basic":
@@ -189,8 +210,9 @@ class CifarResNet(ClassifierNet):
         bottleneck = cfg.block == "preact_bottleneck"
         mid = stage.mid or stage.out
         return PreActBlock(
-            in_ch, stage.out, mid=mid, bottleneck=bottleneck, drop_rate=cfg.block_drop_rate, **common
-        )
+            in_ch, stage.out, mid=mid, bottleneck=bottleneck, drop_rate=cfg.block_drop_rate,
+            stride_in_1x1=cfg.stride_in_1x1, first=first, **common,
+        )  # fmt: skip
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv1(x)  # (N, 16, H, W)
@@ -221,7 +243,12 @@ RESNET20 = CifarResNetConfig("basic", resnet_cifar_stages(3))
 RESNET32 = CifarResNetConfig("basic", resnet_cifar_stages(5))
 RESNET56 = CifarResNetConfig("basic", resnet_cifar_stages(9))
 RESNET110 = CifarResNetConfig("basic", resnet_cifar_stages(18))
-# depth 9n + 2 with n = 18 ("Identity mappings", Table 3: 1.7M params).
+# depth 9n + 2 with n = 18 (1.7M params), the stride on the 3x3: kept as first registered.
 RESNET164 = CifarResNetConfig("preact_bottleneck", preact_bottleneck_stages(18), shortcut="B")
+# The baselines of Tables 4-5: He et al. 2016b ("Identity mappings"), Table 3: 1.7M params each.
+PREACT_RESNET110 = CifarResNetConfig("preact", resnet_cifar_stages(18), shortcut="B")
+PREACT_RESNET164 = CifarResNetConfig(
+    "preact_bottleneck", preact_bottleneck_stages(18), shortcut="B", stride_in_1x1=True
+)
 # WRN-16-8 (Zagoruyko & Komodakis, Table 4: 11.0M params).
 WRN16_8 = CifarResNetConfig("preact", wide_stages(16, 8), shortcut="B")

@@ -7,7 +7,7 @@
 
 from senet.config import ConfigError
 from senet.train.checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from senet.train.config import RECIPES, TrainConfig, recipe
+from senet.train.config import RECIPES, TrainConfig, cifar100, recipe
 from senet.train.engine import FitResult, NonFiniteLossError, evaluate, fit, train_one_epoch
 from senet.train.rundir import load_result
 
@@ -19,6 +19,7 @@ __all__ = [
     "FitResult",
     "NonFiniteLossError",
     "TrainConfig",
+    "cifar100",
     "evaluate",
     "fit",
     "load_checkpoint",

@@ -81,6 +81,8 @@ def lr_factor(config: TrainConfig, iters_per_epoch: int) -> Callable[[int], floa
     def factor(it: int) -> float:
         t = it / iters_per_epoch  # epochs done, fractional
         if warmup > 0 and t < warmup:
+            if config.warmup_lr is not None:  # a constant warm-up rate
+                return config.warmup_lr / config.lr
             return (it + 1) / (warmup * iters_per_epoch)
         if config.schedule == "step":
             return config.gamma ** math.floor(t / config.step_size)

@@ -1,6 +1,6 @@
 """Multi-scale feature maps of a ResNet-family trunk, for detection and segmentation.
 
-The paper's COCO experiment (Sec. 6.2, Table 6) swaps the Faster R-CNN trunk for SE-ResNet.
+The paper's COCO experiment (Sec. 5.3, Table 7) swaps the Faster R-CNN trunk for SE-ResNet.
 :class:`FeatureExtractor` returns the outputs of ``layer1..layer4`` (strides 4, 8, 16, 32) as
 an ``OrderedDict``, the contract of torchvision's ``IntermediateLayerGetter`` that its
 ``BackboneWithFPN`` / FPN heads consume, and exposes ``out_channels`` and ``strides`` lists. ``senet.create_feature_extractor(name)``

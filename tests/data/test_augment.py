@@ -124,3 +124,44 @@ def test_eval_resize_then_centre_crop(tmp_path) -> None:  # noqa: ANN001
     assert EvalTransform(224, 256)(str(path)).shape == (3, 224, 224)
     assert EvalTransform(224, 256, ten_crop=True)(str(path)).shape == (10, 3, 224, 224)
     assert ten_crop_boxes(341, 256, 224)[3] == (117, 32, 341, 256)
+
+
+def _zeroed_boxes(before: torch.Tensor, after: torch.Tensor) -> list[tuple[int, int, int, int]]:
+    """Per image, the (top, bottom, left, right) of the pixels that ``after`` zeroed and ``before`` did not
+    have; asserts they form one solid rectangle, the same in every channel, and that nothing else changed."""
+    boxes = []
+    for a, b in zip(before, after, strict=True):
+        changed = a != b  # (C, H, W)
+        assert (changed == changed[0]).all() and (b[changed] == 0).all()
+        rows, cols = changed[0].any(1).nonzero().flatten(), changed[0].any(0).nonzero().flatten()
+        top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        assert changed[0, top:bottom, left:right].all() and changed[0].sum() == (bottom - top) * (
+            right - left
+        )
+        boxes.append((top, bottom, left, right))
+    return boxes
+
+
+def test_cutout_zeroes_one_clipped_square_after_crop_flip_and_normalisation() -> None:
+    normalize = Normalize((0.25,), (0.5,))
+    padded = pad_uint8(torch.randint(100, 256, (256, 1, 8, 8), dtype=torch.uint8), 4)
+    plain = BatchAugment("cifar", 8, 4, 0, normalize)(padded, _gen(3))
+    masked = BatchAugment("cifar", 8, 4, 4, normalize)(padded, _gen(3))  # the same crops and flips
+    assert plain.ne(0).all()  # bright pixels and black padding both differ from the mean after normalising
+    boxes = _zeroed_boxes(plain, masked)
+    sides = {(bottom - top, right - left) for top, bottom, left, right in boxes}
+    assert (4, 4) in sides and any(h < 4 or w < 4 for h, w in sides)  # full squares and clipped ones
+    assert all(h >= 2 and w >= 2 for h, w in sides)  # the centre is a pixel of the image: at least half stays
+    assert {top for top, *_ in boxes} >= {0, 4} and {left for *_, left, _ in boxes} >= {0, 4}  # anywhere
+    assert torch.equal(masked, BatchAugment("cifar", 8, 4, 4, normalize)(padded, _gen(3)))  # seeded
+
+
+def test_cutout_is_off_by_default_and_never_touches_evaluation() -> None:
+    assert DataConfig().cutout == 0 and DataConfig(dataset="cifar10", root="/x").cutout == 0
+    batches = {}
+    for side in (0, 4):
+        train, val, _ = build_loaders(DataConfig(cutout=side, limit_train=64), batch_size=64, seed=5)
+        batches[side] = (next(iter(train))[0], torch.cat([x for x, _ in val]))
+    assert torch.equal(batches[0][1], batches[4][1])  # evaluation images untouched
+    boxes = _zeroed_boxes(batches[0][0], batches[4][0])  # training images: one square each, nothing else
+    assert len(boxes) == 64 and max(bottom - top for top, bottom, *_ in boxes) == 4

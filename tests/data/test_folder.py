@@ -213,3 +213,22 @@ def test_folder_ranks_split_the_files(tmp_path: Path) -> None:
         seen += [x for images, _ in train for x in images]
     distinct = {tuple(x.flatten()[:64].tolist()) for x in seen}
     assert len(seen) == 12 and len(distinct) == 10  # every file once, plus 2 padding repeats
+
+
+def test_cutout_on_folder_training_batches_only(tmp_path: Path) -> None:
+    write_tree(tmp_path, classes=("ant", "zebra"), per_class=4)
+    write_tree(tmp_path, classes=("ant", "zebra"), per_class=2, split="val")
+    first = {}
+    for side in (0, 8):
+        train, val, _ = build_loaders(folder_config(tmp_path, cutout=side), batch_size=8, seed=1)
+        train.set_epoch(2)
+        first[side] = next(iter(train))[0], next(iter(val))[0]
+    (plain, plain_val), (masked, masked_val) = first[0], first[8]
+    assert torch.equal(plain_val, masked_val)  # evaluation untouched
+    changed = plain != masked  # (B, C, H, W): the same crops, then one square of zeros per image
+    assert (masked[changed] == 0).all() and (changed == changed[:, :1]).all()
+    per_image = changed[:, 0].flatten(1).sum(1)
+    assert (per_image > 0).all() and (per_image <= 64).all() and (per_image == 64).any()
+    again, _ = build_loaders(folder_config(tmp_path, cutout=8), batch_size=8, seed=1)[:2]
+    again.set_epoch(2)
+    assert torch.equal(next(iter(again))[0], masked)  # reproducible from (seed, epoch)

@@ -23,15 +23,23 @@ PARAMS = {
     "se_resnet110_cifar": 1_742_200,
     "se_resnet164_cifar": 1_905_362,
     "se_wrn16_8_cifar": 11_049_290,
+    # He et al. 2016b ("Identity mappings"), Table 3: 1.7M each, the baselines of Tables 4-5
+    "preact_resnet110_cifar": 1_730_522,
+    "preact_resnet164_cifar": 1_703_258,
+    "se_preact_resnet110_cifar": 1_744_760,
+    "se_preact_resnet164_cifar": 1_905_362,
 }
 PRINTED_M = {"resnet20_cifar": 0.27, "resnet32_cifar": 0.46, "resnet56_cifar": 0.85}
 PRINTED_M |= {"resnet110_cifar": 1.7, "resnet164_cifar": 1.7, "wrn16_8_cifar": 11.0}
+PRINTED_M |= {"preact_resnet110_cifar": 1.7, "preact_resnet164_cifar": 1.7}
 
 
 def test_every_name_has_its_twin() -> None:
     plain = {n for n in NAMES if not n.startswith("se_")}
     assert plain == {
-        f"{n}_cifar" for n in ("resnet20", "resnet32", "resnet56", "resnet110", "resnet164", "wrn16_8")
+        f"{n}_cifar"
+        for n in ("resnet20", "resnet32", "resnet56", "resnet110", "resnet164", "wrn16_8")
+        + ("preact_resnet110", "preact_resnet164")
     }
     assert {f"se_{n}" for n in plain} == set(NAMES) - plain
 
@@ -117,3 +125,50 @@ def test_other_input_sizes_and_options() -> None:
 def test_unknown_option_names_the_valid_ones() -> None:
     with pytest.raises(TypeError, match=r"unknown option\(s\) \['widht'\].*valid: .*'shortcut'"):
         senet.create_model("resnet20_cifar", widht=2)
+
+
+# He et al. 2016b, Table 3 prints "1.7M" for both: 0.1M steps, so the count lies within 0.05M of it.
+PUBLISHED_PREACT_M = {"preact_resnet110_cifar": 1.7, "preact_resnet164_cifar": 1.7}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED_PREACT_M))
+def test_preact_params_match_the_published_figure_to_its_rounding(name: str) -> None:
+    assert abs(complexity(name, 32).params - PUBLISHED_PREACT_M[name] * 1e6) <= 0.05e6
+
+
+def test_preact_resnet110_is_basic_preactivation_with_a_final_bn_relu() -> None:
+    model = senet.create_model("se_preact_resnet110_cifar")
+    blocks = [b for layer in (model.layer1, model.layer2, model.layer3) for b in layer]
+    assert len(blocks) == 54 and all(isinstance(b, PreActBlock) and b.depth == 2 for b in blocks)
+    assert [b.conv1.out_channels for b in blocks[::18]] == [16, 32, 64]
+    assert isinstance(model.bn1, torch.nn.Identity) and model.bn_final.num_features == 64
+    assert all(b.se is not None and b.se.channels == b.conv2.out_channels for b in blocks)  # on F
+    assert isinstance(blocks[18].downsample, torch.nn.Conv2d)  # 1x1 projection where the shape changes
+    assert [b.first for b in blocks].count(True) == 1 and blocks[0].first
+
+
+def test_preact_first_unit_shares_its_activation_with_the_identity_shortcut() -> None:
+    torch.manual_seed(0)
+    model = senet.create_model("preact_resnet110_cifar").eval()
+    first, second = model.layer1[0], model.layer1[1]
+    x = torch.randn(2, 16, 8, 8)
+    with torch.no_grad():
+        pre = torch.relu(first.bn1(x))
+        torch.testing.assert_close(first(x), first.residual(pre) + pre)  # He et al. 2016b, Sec. 4
+        torch.testing.assert_close(second(x), second.residual(torch.relu(second.bn1(x))) + x)
+
+
+def test_preact_resnet164_takes_the_stride_on_the_first_1x1() -> None:
+    ours, older = senet.create_model("preact_resnet164_cifar"), senet.create_model("resnet164_cifar")
+    assert (ours.layer2[0].conv1.stride, ours.layer2[0].conv2.stride) == ((2, 2), (1, 1))
+    assert (older.layer2[0].conv1.stride, older.layer2[0].conv2.stride) == ((1, 1), (2, 2))
+    assert [b.conv3.out_channels for b in (ours.layer1[0], ours.layer2[0], ours.layer3[0])] == [64, 128, 256]
+    assert [b.conv2.out_channels for b in (ours.layer1[0], ours.layer2[0], ours.layer3[0])] == [16, 32, 64]
+    assert sum(len(layer) for layer in (ours.layer1, ours.layer2, ours.layer3)) == 54
+    assert set(ours.state_dict()) == set(older.state_dict())  # the same parameters, other strides
+    assert complexity("preact_resnet164_cifar", 32).macs < complexity("resnet164_cifar", 32).macs
+
+
+@pytest.mark.parametrize("name", ["se_preact_resnet110_cifar", "se_preact_resnet164_cifar"])
+def test_preact_pairs_train(name: str) -> None:
+    forward_backward(senet.create_model(name, num_classes=100), 32, num_classes=100)
