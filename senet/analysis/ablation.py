@@ -82,8 +82,10 @@ def plan(
     options: Options | None = None,
     row_recipes: bool = True,
     budget: Budget | None = None,
+    check: bool = True,
 ) -> list[Cell]:
-    """The cells of ``grid`` in run order (variant-major), each checked on the meta device.
+    """The cells of ``grid`` in run order (variant-major), each checked on the meta device (unless
+    ``check`` is off: ``senet ablate --list`` only shows the settings).
 
     A row's configuration is ``base``, or -- for a row with its own setting (Tables 4-6, 8) -- its
     own recipe (``row_recipes=False``: ``base`` for every row, e.g. to train Table 4's networks
@@ -108,7 +110,7 @@ def plan(
         if budget is not None:
             config = budget.apply(config)
         spec = config.model if variant.model else dataclasses.replace(config.model, name=name)
-        cell_spec = check_variant(spec, variant)
+        cell_spec = check_variant(spec, variant) if check else variant.apply(spec)
         for seed in seeds:
             run_dir = Path(out_dir) / folder / f"seed-{seed}"
             cell = config.replace(model=cell_spec, seed=seed, out_dir=str(run_dir))
