@@ -146,10 +146,11 @@ def title(table: str, results: Sequence[CellResult], *, budget: Budget | None, s
     head = table
     if budget is not None:
         head += f" -- budget: {budget.describe([c.full_epochs for c in cells if c.full_epochs])}"
+    epochs = _distinct([c.config.epochs for c in cells])
     return (
         f"{head} -- {models} on {_distinct([r.dataset for r in done])} at "
         f"{_distinct([r.input_size for r in done])}px, recipe {_distinct([c.config.recipe for c in cells])}, "
-        f"{_distinct([c.config.epochs for c in cells])} epochs, seeds {' '.join(map(str, seeds))}"
+        f"{epochs} epoch{'' if epochs == '1' else 's'}, seeds {' '.join(map(str, seeds))}"
     )
 
 
