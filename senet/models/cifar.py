@@ -1,8 +1,9 @@
 """CIFAR residual networks of Tables 4-5 (32x32 input), each with its SE twin.
 
-- ResNet-20/32/56/110 (He et al. 2016a, "Deep residual learning", Sec. 4.2; post-activation): a 3x3 stem of 16
-  channels, then three stages of n basic blocks with 16, 32 and 64 channels (depth 6n + 2),
-  option-A shortcuts (strided identity, zero-padded channels: no parameters), as in that paper.
+- ResNet-20/32/56/110 (He et al. 2016a, "Deep residual learning", Sec. 4.2; post-activation): a
+  3x3 stem of 16 channels, then three stages of n basic blocks with 16, 32 and 64 channels (depth
+  6n + 2), option-A shortcuts (strided identity, zero-padded channels: no parameters), as in that
+  paper.
 - Pre-activation ResNet-110 and ResNet-164 (He et al. 2016b, "Identity mappings in deep residual
   networks", the SE paper's ref. [14] and the baselines of Tables 4-5): full pre-activation units
   (BN-ReLU-conv, Fig. 4e), 18 per stage: basic units of 16/32/64 channels (depth 6n + 2) or
@@ -18,9 +19,9 @@
   widths 16k/32k/64k with k = 8, 1x1 projection shortcuts, optional dropout between the convs.
 
 SE (Sec. 3.3, Fig. 3) acts on the residual branch F before the sum with the identity; the
-placements of Sec. 6.5 (Table 14) are the ``placement`` option, as for the ImageNet ResNets. With r = 16
-the 16-channel stage of the ResNet-20..110 family gets C' = max(1, 16 // 16) = 1 hidden unit
-(the paper's rule, kept: ``se=SEConfig(hidden=...)`` or ``divisor`` sets a floor).
+placements of Sec. 6.5 (Tables 14-15) are the ``placement`` option, as for the ImageNet ResNets.
+With r = 16 the 16-channel stage of the ResNet-20..110 families gets C' = max(1, 16 // 16) = 1
+hidden unit (the paper's rule, kept: ``se=SEConfig(hidden=...)`` or ``divisor`` sets a floor).
 """
 
 from __future__ import annotations
