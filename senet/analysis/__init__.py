@@ -1,33 +1,49 @@
 """Sections 6-7 of the paper as tools: ablation grids (Tables 10-16) and excitation analysis (Fig. 6).
 
-- :func:`run_grid` trains a grid (:func:`preset` ``table10`` ... ``table16``, or :func:`axis_grid`)
-  with one recipe over several seeds, resumably; :func:`summarize` and ``format_*`` give the table.
+- :func:`run_grid` trains a grid (:func:`preset` ``table4`` ... ``table16``, ``last_stage``, or
+  :func:`axis_grid`) over several seeds, resumably, optionally cut to a :class:`Budget`;
+  :func:`summarize`, :func:`compare` and ``format_*`` give the table (mean +- std, the spread rule).
 - :func:`record_excitations` / :func:`replace_gate` hook the SE gates; :func:`analyze` reports
   class means, saturation, class specificity and block importance; :func:`plot_all` draws them.
 """
 
 from senet.analysis.ablation import Cell, CellResult, plan, run_grid
-from senet.analysis.grids import AXES, PRESETS, Axis, Grid, Variant, axis_grid, preset
+from senet.analysis.budget import Budget
+from senet.analysis.grids import AXES, Axis, Grid, Variant, axis_grid, baseline_of
 from senet.analysis.hooks import record_excitations, replace_gate, se_blocks
 from senet.analysis.plots import plot_all
+from senet.analysis.presets import PRESETS, preset
 from senet.analysis.report import Analysis, analyze, collect, default_blocks, format_report
 from senet.analysis.stats import class_means, importance, saturation, specificity
-from senet.analysis.tables import Row, format_csv, format_markdown, format_text, mean_std, summarize
+from senet.analysis.tables import (
+    Comparison,
+    Row,
+    compare,
+    format_csv,
+    format_markdown,
+    format_text,
+    mean_std,
+    summarize,
+)
 
 __all__ = [
     "AXES",
     "PRESETS",
     "Analysis",
     "Axis",
+    "Budget",
     "Cell",
     "CellResult",
+    "Comparison",
     "Grid",
     "Row",
     "Variant",
     "analyze",
     "axis_grid",
+    "baseline_of",
     "class_means",
     "collect",
+    "compare",
     "default_blocks",
     "format_csv",
     "format_markdown",

@@ -22,12 +22,14 @@ from typing import Any
 
 import torch
 
+from senet.analysis.budget import Budget
 from senet.analysis.grids import Grid, Variant
 from senet.api import create_model
 from senet.config import ConfigError
 from senet.io import write_atomic
 from senet.spec import ModelSpec
 from senet.train import FitResult, TrainConfig, fit, load_result
+from senet.train.config import cifar100, recipe
 from senet.train.engine import CONFIG
 from senet.train.progress import format_seconds
 from senet.train.rundir import folder_lock
@@ -44,6 +46,8 @@ class Cell:
     variant: Variant
     seed: int
     config: TrainConfig
+    full_epochs: int = 0
+    """The recipe's epochs before a ``--budget`` cut them (0: not recorded)."""
 
     @property
     def run_dir(self) -> Path:
@@ -64,31 +68,92 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=+-]+", "_", name).strip("_") or "variant"
 
 
-def plan(
-    grid: Grid, base: TrainConfig, *, seeds: Sequence[int], out_dir: str | Path, model: str | None = None
-) -> list[Cell]:
-    """The cells of ``grid`` in run order (variant-major), each checked on the meta device.
+Options = Callable[[TrainConfig], TrainConfig]
+"""The command's own options laid over a row's recipe (``senet ablate``'s flags, ``--set``, ``--config``)."""
 
-    The model is ``model``, else the grid's own (an axis some models lack), else the recipe's;
-    each variant's options are laid over the recipe's :class:`ModelSpec` (SE fields field-wise).
+
+def plan(
+    grid: Grid,
+    base: TrainConfig,
+    *,
+    seeds: Sequence[int],
+    out_dir: str | Path,
+    model: str | None = None,
+    options: Options | None = None,
+    row_recipes: bool = True,
+    budget: Budget | None = None,
+    check: bool = True,
+) -> list[Cell]:
+    """The cells of ``grid`` in run order (variant-major), each checked on the meta device (unless
+    ``check`` is off: ``senet ablate --list`` only shows the settings).
+
+    A row's configuration is ``base``, or -- for a row with its own setting (Tables 4-6, 8) -- its
+    own recipe (``row_recipes=False``: ``base`` for every row, e.g. to train Table 4's networks
+    with one recipe) with the row's CIFAR-100 / input-size changes and ``options`` (the command's
+    flags) laid over it again; then ``budget``.
+    The network is the row's own, else ``model``, else the recipe's -- or the grid's ``fallback``
+    when the recipe's network cannot take the rows' options (:func:`grid_model`). Each variant's
+    options are laid over that :class:`ModelSpec` (SE fields field-wise).
     """
     if not seeds:
         raise ConfigError("seeds: give at least one seed")
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"seeds: repeated values in {list(seeds)}")
-    name = model or grid.model or base.model.name
-    spec = dataclasses.replace(base.model, name=name)
+    name = grid_model(grid, base, model)
     folders = [slug(v.name) for v in grid.variants]
     if len(set(folders)) != len(folders):
         raise ConfigError(f"grid {grid.name}: variant names {folders} collide as folder names")
     cells = []
     for variant, folder in zip(grid.variants, folders, strict=True):
-        cell_spec = check_variant(spec, variant)
+        config = row_config(variant, base, options=options, row_recipes=row_recipes)
+        full_epochs = config.epochs
+        if budget is not None:
+            config = budget.apply(config)
+        spec = config.model if variant.model else dataclasses.replace(config.model, name=name)
+        cell_spec = check_variant(spec, variant) if check else variant.apply(spec)
         for seed in seeds:
             run_dir = Path(out_dir) / folder / f"seed-{seed}"
-            config = base.replace(model=cell_spec, seed=seed, out_dir=str(run_dir))
-            cells.append(Cell(variant, seed, config))
+            cell = config.replace(model=cell_spec, seed=seed, out_dir=str(run_dir))
+            cells.append(Cell(variant, seed, cell, full_epochs))
     return cells
+
+
+def row_config(
+    variant: Variant, base: TrainConfig, *, options: Options | None = None, row_recipes: bool = True
+) -> TrainConfig:
+    """The configuration a row trains with, before its model options, seed and folder (see :func:`plan`)."""
+    if not variant.own_setting:
+        return base
+    config = recipe(variant.recipe) if variant.recipe is not None and row_recipes else base
+    if variant.cifar100:
+        config = cifar100(config)
+    if variant.input_size is not None:
+        config = config.replace(data=dataclasses.replace(config.data, input_size=variant.input_size))
+    return options(config) if options is not None else config
+
+
+def grid_model(grid: Grid, base: TrainConfig, model: str | None = None) -> str:
+    """The network of the rows that do not name their own: ``model`` (``--model``), else the
+    recipe's, else -- when the recipe's cannot take the rows' options -- the grid's fallback.
+
+    Table 13 under ``--recipe ablation`` is SE-ResNet-50; under ``fast`` (SE-ResNet-20 on CIFAR,
+    no ``se_stages``) it falls back to SE-ResNet-18.
+    """
+    own = [v.name for v in grid.variants if v.model is not None]
+    if model and own:
+        raise ConfigError(
+            f"grid {grid.name}: the rows {own} name their own networks, so --model does not apply "
+            "(choose rows with --variants)"
+        )
+    if model or grid.fallback is None:
+        return model or base.model.name
+    try:
+        for variant in grid.variants:
+            if variant.model is None:
+                check_variant(base.model, variant)
+    except ConfigError:
+        return grid.fallback
+    return base.model.name
 
 
 def check_variant(spec: ModelSpec, variant: Variant) -> ModelSpec:
@@ -135,13 +200,22 @@ def run_grid(
     seeds: Sequence[int],
     out_dir: str | Path,
     model: str | None = None,
+    options: Options | None = None,
+    row_recipes: bool = True,
+    budget: Budget | None = None,
     quiet: bool = False,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> list[CellResult]:
-    """Train every cell of ``grid`` x ``seeds`` that has not finished; return all results in grid order."""
+    """Train every cell of ``grid`` x ``seeds`` that has not finished; return all results in grid order.
+
+    The keywords up to ``budget`` are :func:`plan`'s.
+    """
     say = log or (lambda text: None if quiet else print(text, file=sys.stderr))
-    cells = plan(grid, base, seeds=seeds, out_dir=out_dir, model=model)
+    cells = plan(
+        grid, base, seeds=seeds, out_dir=out_dir, model=model, options=options, row_recipes=row_recipes,
+        budget=budget,
+    )  # fmt: skip
     for cell in cells:
         check_same_config(cell)
     root = Path(out_dir)
@@ -192,6 +266,9 @@ def _write_grid(path: Path, grid: Grid, cells: list[Cell]) -> None:
                 "seed": c.seed,
                 "run_dir": str(c.run_dir),
                 "model": c.config.model.name,
+                "recipe": c.config.recipe,
+                "dataset": c.config.data.dataset,
+                "epochs": c.config.epochs,
             }
             for c in cells
         ],

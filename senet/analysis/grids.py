@@ -1,10 +1,11 @@
-"""The ablation grids of Sec. 6-7 as data: axes, variants and the paper's tables as named presets.
+"""The ablation grids of Sec. 6-7 and the paper's comparison tables as data: rows, axes, grids.
 
-A :class:`Variant` is one row of a paper table: a name and the typed options it changes in the
+A :class:`Variant` is one row of a paper table: a name, the typed options it changes in the
 recipe's :class:`senet.spec.ModelSpec` (an SE field such as the reduction ratio, the placement,
-the SE stages, or the plain twin for the baseline). The numbers in ``paper`` are the top-1 / top-5
-errors (%) of SE-ResNet-50 on ImageNet under the ablation schedule (Tables 10-16; summarised in
-shared/reference/paper.md).
+the SE stages, or the plain twin for the baseline) and, where the table compares networks trained
+each with its own recipe (Tables 4-6, 8), the row's own network, recipe and data setting. A
+:class:`Grid` is a table's rows; the paper's tables are the presets of
+:mod:`senet.analysis.presets`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from senet.spec import ModelSpec
 
 #: The SE-block fields a variant may change (fields of :class:`senet.SEConfig`).
 SE_FIELDS = ("reduction", "squeeze", "gate")
+#: The fields of a row that set how it is trained rather than the network's options.
+SETTING_FIELDS = ("model", "recipe", "cifar100", "input_size")
 
 
 @dataclass(frozen=True)
@@ -41,23 +44,57 @@ class Variant:
     placement: Placement | None = None
     """Where the SE block sits (Tables 14, 15)."""
     plain: bool = False
-    """The baseline: the recipe's network without SE blocks (its plain twin)."""
-    paper: tuple[float, float] | None = None
-    """The paper's (top-1, top-5) error of this row, if it has one."""
+    """The baseline: the row's network without SE blocks (its plain twin)."""
+    model: str | None = None
+    """The row's own registered SE network (Tables 4-6, 8); a ``plain`` row trains its twin.
+    None: the recipe's network (or ``--model``)."""
+    recipe: str | None = None
+    """The row's own training recipe (a name of ``senet.train.config.RECIPES``), as each CIFAR
+    baseline is trained "as in its original paper" (Tables 4-5). None: the command's recipe."""
+    cifar100: bool = False
+    """Train on CIFAR-100 (Table 5): the recipe with ``senet.train.config.cifar100``'s changes."""
+    input_size: int | None = None
+    """Train and test at this input size (Table 8's SENet-154 at 320 px). None: the recipe's."""
+    paper: tuple[float, ...] | None = None
+    """The paper's error (%) of this row: (top-1, top-5) on ImageNet and Places365, (error,) on
+    CIFAR (Tables 4-5)."""
+    paper_params: float | None = None
+    """The paper's parameter count of this row in millions, where it gives one."""
 
     def changes(self) -> dict[str, Any]:
-        """The model options this row sets (the fields that are not None, ``plain`` if true)."""
-        keep = [f.name for f in dataclasses.fields(self) if f.name not in ("name", "paper")]
+        """The options this row sets (the fields that are not None, booleans if true)."""
+        keep = [f.name for f in dataclasses.fields(self) if f.name not in ("name", "paper", "paper_params")]
         return {k: getattr(self, k) for k in keep if getattr(self, k) not in (None, False)}
 
+    @property
+    def setting(self) -> tuple[Any, ...]:
+        """The row's network, recipe and data setting: rows that share it are compared."""
+        return tuple(getattr(self, k) for k in SETTING_FIELDS)
+
+    @property
+    def own_setting(self) -> bool:
+        """Whether the row trains with its own recipe or data setting (not only the command's)."""
+        return self.recipe is not None or self.cifar100 or self.input_size is not None
+
     def apply(self, spec: ModelSpec) -> ModelSpec:
-        """``spec`` with this row's options: SE fields edit its SEConfig, ``plain`` takes the twin."""
+        """``spec`` with this row's options: its own network (if any) first, then the SE fields edit
+        its SEConfig, ``plain`` takes the twin."""
+        if self.model is not None and spec.name != self.model:
+            spec = dataclasses.replace(spec, name=self.model)
         if self.plain:
             return spec if spec.is_plain else spec.twin()
         se = {k: getattr(self, k) for k in SE_FIELDS if getattr(self, k) is not None}
         spec = spec.with_se(**se) if se else spec
         other = {k: getattr(self, k) for k in ("se_stages", "placement") if getattr(self, k) is not None}
         return dataclasses.replace(spec, **other)
+
+
+def baseline_of(variant: Variant, variants: Sequence[Variant]) -> Variant | None:
+    """The row ``variant`` is compared with: the plain row (``plain=True``) of the same setting
+    (network, recipe, data); None for a plain row, or when the grid has no such row."""
+    if variant.plain:
+        return None
+    return next((v for v in variants if v.plain and v.setting == variant.setting), None)
 
 
 @dataclass(frozen=True)
@@ -117,21 +154,24 @@ AXES: dict[str, Axis] = {
     "placement": Axis("placement", "placement", "Tables 14, 15"),
 }
 
-#: The ResNet-50 baseline of the ablation schedule (paper.md "Ablations": 23.30 / 6.55).
-BASELINE = Variant("baseline", plain=True, paper=(23.30, 6.55))
-#: SE-ResNet-50 with the defaults (r = 16, avg squeeze, sigmoid, standard, all stages).
-SE_DEFAULT = (22.28, 6.03)
-
 
 @dataclass(frozen=True)
 class Grid:
-    """A named set of variants; ``model`` replaces the recipe's model when the axis needs it."""
+    """A table: a named set of rows, trained with one recipe unless a row names its own."""
 
     name: str
+    """The preset's name (``table10``, ``last_stage``, ``custom``)."""
     table: str
+    """The title: the paper's table or section and what it varies."""
     variants: tuple[Variant, ...]
-    model: str | None = None
+    """The rows, in the paper's order."""
+    fallback: str | None = None
+    """The network used when the recipe's cannot take the rows' options (the CIFAR ResNets have no
+    ``se_stages``) and no ``--model`` is given; the recipe's network otherwise."""
+    top5: bool = True
+    """Whether the paper reports top-5 error too (ImageNet, Places365) or one error (CIFAR)."""
     note: str = ""
+    """What the grid needs or how it differs from the paper (printed with the table)."""
 
     def select(self, names: Sequence[str]) -> Grid:
         """Only the variants named (in the grid's order); an unknown name is an error listing them."""
@@ -139,87 +179,7 @@ class Grid:
         unknown = [n for n in names if n not in known]
         if unknown:
             raise ConfigError(f"grid {self.name}: no variant {unknown}; choose from {sorted(known)}")
-        return Grid(
-            self.name, self.table, tuple(v for v in self.variants if v.name in names), self.model, self.note
-        )
-
-
-# Each preset lists the rows of the paper's table, in the paper's order, with its numbers.
-PRESETS: dict[str, Grid] = {
-    "table10": Grid(
-        "table10",
-        "Table 10: reduction ratio r",
-        (
-            Variant("r=2", reduction=2, paper=(22.29, 6.00)),
-            Variant("r=4", reduction=4, paper=(22.25, 6.09)),
-            Variant("r=8", reduction=8, paper=(22.26, 5.99)),
-            Variant("r=16", reduction=16, paper=SE_DEFAULT),
-            Variant("r=32", reduction=32, paper=(22.72, 6.20)),
-            BASELINE,
-        ),
-    ),
-    "table11": Grid(
-        "table11",
-        "Table 11: squeeze operator",
-        (Variant("max", squeeze="max", paper=(22.57, 6.09)), Variant("avg", squeeze="avg", paper=SE_DEFAULT)),
-    ),
-    "table12": Grid(
-        "table12",
-        "Table 12: excitation non-linearity",
-        (
-            Variant("ReLU", gate="relu", paper=(23.47, 6.98)),
-            Variant("Tanh", gate="tanh", paper=(23.00, 6.38)),
-            Variant("Sigmoid", gate="sigmoid", paper=SE_DEFAULT),
-        ),
-    ),
-    "table13": Grid(
-        "table13",
-        "Table 13: SE in one stage (stage 2 = layer1, ..., stage 5 = layer4)",
-        (
-            BASELINE,
-            Variant("SE_Stage_2", se_stages=(1,), paper=(23.03, 6.48)),
-            Variant("SE_Stage_3", se_stages=(2,), paper=(23.04, 6.32)),
-            Variant("SE_Stage_4", se_stages=(3,), paper=(22.68, 6.22)),
-            Variant("SE_All", se_stages=(1, 2, 3, 4), paper=SE_DEFAULT),
-        ),
-        model="se_resnet18",
-        note="the CIFAR ResNets have no se_stages option; this grid uses se_resnet18 unless --model is given",
-    ),
-    "table14": Grid(
-        "table14",
-        "Table 14: SE integration (Fig. 5)",
-        (
-            Variant("SE", placement="standard", paper=SE_DEFAULT),
-            Variant("SE-PRE", placement="pre", paper=(22.23, 6.00)),
-            Variant("SE-POST", placement="post", paper=(22.78, 6.35)),
-            Variant("SE-Identity", placement="identity", paper=(22.20, 6.15)),
-        ),
-    ),
-    "table15": Grid(
-        "table15",
-        "Table 15: SE inside the residual unit",
-        (
-            Variant("SE", placement="standard", paper=SE_DEFAULT),
-            Variant("SE_3x3", placement="3x3", paper=(22.48, 6.02)),
-        ),
-    ),
-    "table16": Grid(
-        "table16",
-        "Table 16: global information embedding",
-        (
-            BASELINE,
-            Variant("NoSqueeze", squeeze="none", paper=(22.93, 6.39)),
-            Variant("SE", paper=SE_DEFAULT),
-        ),
-    ),
-}
-
-
-def preset(name: str) -> Grid:
-    """The grid of paper table ``name`` (``table10`` ... ``table16``)."""
-    if name not in PRESETS:
-        raise ConfigError(f"unknown grid {name!r}; choose from {', '.join(PRESETS)}")
-    return PRESETS[name]
+        return dataclasses.replace(self, variants=tuple(v for v in self.variants if v.name in names))
 
 
 def axis_grid(axes: Sequence[str], *, baseline: bool = False) -> Grid:
@@ -235,7 +195,7 @@ def axis_grid(axes: Sequence[str], *, baseline: bool = False) -> Grid:
         rows.append([AXES[name].variant(v.strip()) for v in values.split(",") if v.strip()])
     variants = [combine(combo) for combo in itertools.product(*rows)] if rows else []
     if baseline:
-        variants.append(Variant(BASELINE.name, plain=True))  # the paper's numbers belong to its tables
+        variants.append(Variant("baseline", plain=True))  # the paper's numbers belong to its tables
     if not variants:
         raise ConfigError("an empty grid: give --grid NAME or at least one --axis NAME=V1,V2")
     names = [v.name for v in variants]

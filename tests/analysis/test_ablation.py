@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from senet.analysis import ablation
-from senet.analysis.grids import PRESETS, Grid, Variant, axis_grid, preset
+from senet.analysis.grids import Grid, Variant, axis_grid
+from senet.analysis.presets import PRESETS, preset
 from senet.config import ConfigError
 from senet.data import DataConfig
 from senet.layers.se import SEConfig
