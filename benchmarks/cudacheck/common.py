@@ -27,8 +27,8 @@ Status = Literal["ok", "failed", "skipped", "timeout"]
 PACKAGES = ("torch", "torchvision", "timm", "numpy", "safetensors", "yaml", "PIL", "sklearn",
             "matplotlib", "onnxruntime", "pytest", "triton")  # fmt: skip
 
-#: What senet itself needs at import time (pyproject's dependencies): the check stops early,
-#: naming them, when one is missing.
+#: senet's dependencies (pyproject.toml): the check names the missing ones first; it stops only
+#: when ``import senet`` itself fails.
 REQUIRED = ("torch", "numpy", "safetensors", "yaml", "PIL", "sklearn")
 
 

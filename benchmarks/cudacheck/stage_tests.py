@@ -8,6 +8,7 @@ which the stage reports as skipped with that reason.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -45,10 +46,16 @@ def run(out: Path, *, dry_run: bool, limit_s: float) -> dict[str, Any]:
 
     def pytest_cuda() -> dict[str, Any]:
         where = ["tests/cuda"] if dry_run else ["tests"]  # the dry run: collect the device tests only
-        cmd = [sys.executable, "-m", "pytest", "-m", "cuda", *where, "-q", "-rfEs", "-p", "no:cacheprovider",
+        cmd = [sys.executable, "-m", "pytest", "-m", "cuda", *where, "-v", "-rfEs", "--durations=15", "-p", "no:cacheprovider",
                f"--junitxml={junit}"]  # fmt: skip
         timeout = max(10.0, limit_s - 15.0) if limit_s else None
-        done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+        env = dict(os.environ, CUBLAS_WORKSPACE_CONFIG=":4096:8")  # before cuBLAS starts: deterministic runs
+        try:
+            done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as err:  # keep how far it got (-v: one line per test)
+            partial = err.stdout.decode() if isinstance(err.stdout, bytes) else err.stdout or ""
+            (folder / "pytest.log").write_text(partial)
+            raise TimeoutError(f"pytest stopped after {timeout:.0f} s; see {folder / 'pytest.log'}") from None
         (folder / "pytest.log").write_text(done.stdout + done.stderr)
         print(done.stdout[-3000:], flush=True)
         if not junit.exists():

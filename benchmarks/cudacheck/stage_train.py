@@ -3,8 +3,9 @@
 Runs, at the same time (each a child process of the real command line): bf16 autocast; fp16 with
 the gradient scaler; each again with ``--compile``; ``torchrun --nproc-per-node 1`` with
 ``--sync-bn``; and a direct nccl + DDP + SyncBatchNorm job (:mod:`cudacheck.ddp_worker`). The
-data is scikit-learn's digits, upsampled to 32x32 (a tensor dataset, kept on the device), 25
-epochs of batch 128: about 280 optimizer steps. A run passes when it finishes with finite losses
+data is scikit-learn's digits, upsampled to 32x32 (a tensor dataset, kept on the device): 1,408
+training images (11 full batches of 128, so a compiled model sees one shape) for 28 epochs, 308
+optimizer steps, and 256 validation images. A run passes when it finishes with finite losses
 and learns (top-1 >= 80% on the GPU; the dry run only checks that it finishes).
 
 With one process senet trains without a process group (``senet/train/distributed.py``: a world of
@@ -65,7 +66,7 @@ def common_flags(dry_run: bool) -> list[str]:
         return flags + ["--device", "cpu", "--threads", "1", "--data.input-size", "8", "--batch-size", "16",
                         "--epochs", "1", "--limit-train-batches", "2", "--limit-val-batches", "1",
                         "--data.limit-val", "16", "--log-every-steps", "0"]  # fmt: skip
-    return flags + ["--device", "cuda", "--data.input-size", "32", "--batch-size", "128", "--epochs", "25",
+    return flags + ["--device", "cuda", "--data.input-size", "32", "--batch-size", "128", "--epochs", "28", "--data.limit-train", "1408", "--data.limit-val", "256",
                     "--lr", "0.1", "--log-every-steps", "50"]  # fmt: skip
 
 
