@@ -162,6 +162,9 @@ def orchestrate(args: argparse.Namespace) -> int:
     write_json(out / "results.json", results)
     for name, stage in results["stages"].items():
         print(f"{name:>8}: {stage['status']} {stage.get('reason', '')[:200]}")
+    for target in results["stages"].get("timing", {}).get("targets", []):
+        verdict = {True: "met", False: "MISSED", None: "not measured"}[target["met"]]
+        print(f"  target {target['target']}: {target['value']} ({verdict})")
     print(f"results: {out / 'results.json'} ({results['seconds']} s)")
     return 0 if results["status"] == "ok" else 1
 
