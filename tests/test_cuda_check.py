@@ -148,6 +148,6 @@ def test_overheads_ratios_and_targets() -> None:
 def test_training_commands() -> None:
     gpu = stage_train.command(stage_train.RUNS[-1], Path("/out"), dry_run=False)
     assert gpu[1:3] == ["-m", "torch.distributed.run"] and "--sync-bn" in gpu and "cuda" in gpu
-    assert gpu[gpu.index("--epochs") + 1] == "25" and gpu[-2:] == ["--out", "/out/torchrun-syncbn"]
+    assert gpu[gpu.index("--epochs") + 1] == "28" and gpu[-2:] == ["--out", "/out/torchrun-syncbn"]
     assert stage_train.skip_reason(stage_train.RUNS[1], dry_run=False, cuda=False).startswith("needs a CUDA")
     assert stage_train.skip_reason(stage_train.RUNS[2], dry_run=True, cuda=False).startswith("dry run")

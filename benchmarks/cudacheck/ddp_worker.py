@@ -3,7 +3,7 @@
     python -m torch.distributed.run --standalone --nproc-per-node 1 -m cudacheck.ddp_worker OUT.json
 
 Joins an nccl process group (gloo on a CPU), wraps SE-ResNet-20 in SyncBatchNorm (CUDA only)
-and DistributedDataParallel, takes a few bf16-autocast SGD steps on random 32x32 batches, and
+and DistributedDataParallel, takes a few SGD steps (bf16 autocast on CUDA) on one random batch, and
 writes what it saw to OUT.json. senet's own ``init`` skips the group for a world of one, so this
 job calls ``torch.distributed`` itself.
 """
@@ -28,6 +28,8 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("out")
     p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--size", type=int, default=32)
     args = p.parse_args()
     cuda = torch.cuda.is_available()
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -43,12 +45,14 @@ def main() -> None:
     syncbn = sum(isinstance(m, nn.SyncBatchNorm) for m in model.modules())
     ddp = nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if cuda else None)
     optimizer = torch.optim.SGD(ddp.parameters(), lr=0.05, momentum=0.9)
-    x = torch.randn(64, 3, 32, 32, device=device)  # (N, 3, 32, 32): one batch, learned by heart
-    y = torch.randint(0, 10, (64,), device=device)
+    x = torch.randn(
+        args.batch, 3, args.size, args.size, device=device
+    )  # (N, 3, S, S): one batch, learned by heart
+    y = torch.randint(0, 10, (args.batch,), device=device)
     losses = []
     for _ in range(args.steps):
         optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(device.type, dtype=torch.bfloat16):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):  # bf16 on a CPU: slow
             loss = F.cross_entropy(ddp(x).float(), y)
         loss.backward()
         optimizer.step()

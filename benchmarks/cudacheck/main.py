@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import os
 import signal
@@ -108,6 +109,16 @@ def senet_import_problem() -> str:
     return ""
 
 
+def _skipped_without_a_process(args: argparse.Namespace, chosen: list[str]) -> dict[str, str]:
+    """Stages that would only skip: no process is started for them (the dry run stays short)."""
+    skipped = {}
+    if args.dry_run and "warm" in chosen:
+        skipped["warm"] = "dry run: no compiled rows to warm up"
+    if "detector" in chosen and importlib.util.find_spec("torchvision") is None:
+        skipped["detector"] = "torchvision is not installed"
+    return skipped
+
+
 def orchestrate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -142,9 +153,8 @@ def orchestrate(args: argparse.Namespace) -> int:
         if unknown:
             raise SystemExit(f"unknown stage(s) {unknown}; choose from {', '.join(STAGES)}")
         running = []
-        if args.dry_run and "warm" in chosen:  # nothing is compiled in the dry run: no process for it
-            results["stages"]["warm"] = {"stage": "warm", "status": "skipped", "checks": [],
-                                         "reason": "dry run: no compiled rows to warm up"}  # fmt: skip
+        for name, reason in _skipped_without_a_process(args, chosen).items():
+            results["stages"][name] = {"stage": name, "status": "skipped", "checks": [], "reason": reason}
         for name, share in PARALLEL:
             if name in chosen and name not in results["stages"]:
                 limit = args.budget_s * share

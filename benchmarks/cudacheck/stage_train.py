@@ -113,7 +113,8 @@ def summarize(run_dir: Path, stdout: str) -> dict[str, Any]:
 
 def _ddp_command(out: Path, dry_run: bool) -> list[str]:
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "1",
-            "-m", "cudacheck.ddp_worker", str(out / "ddp.json"), "--steps", "3" if dry_run else "30"]  # fmt: skip
+            "-m", "cudacheck.ddp_worker", str(out / "ddp.json"),
+            *(["--steps", "2", "--batch", "4", "--size", "16"] if dry_run else ["--steps", "30"])]  # fmt: skip
 
 
 def run(out: Path, *, dry_run: bool, limit_s: float) -> dict[str, Any]:
