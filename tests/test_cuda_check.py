@@ -151,3 +151,16 @@ def test_training_commands() -> None:
     assert gpu[gpu.index("--epochs") + 1] == "28" and gpu[-2:] == ["--out", "/out/torchrun-syncbn"]
     assert stage_train.skip_reason(stage_train.RUNS[1], dry_run=False, cuda=False).startswith("needs a CUDA")
     assert stage_train.skip_reason(stage_train.RUNS[2], dry_run=True, cuda=False).startswith("dry run")
+
+
+def test_a_stage_past_its_limit_is_stopped_and_reported(tmp_path: Path) -> None:
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "cuda_check.py"), "--out", str(tmp_path),
+                           "--dry-run", "--stages", "tests", "--budget-s", "2"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert done.returncode == 1 and results["status"] == "failed"
+    assert (
+        results["stages"]["tests"]["status"] == "timeout" and "limit" in results["stages"]["tests"]["reason"]
+    )
+    assert "package torch:" in (tmp_path / "check.log").read_text()

@@ -18,6 +18,7 @@ import importlib
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -119,63 +120,72 @@ def _skipped_without_a_process(args: argparse.Namespace, chosen: list[str]) -> d
     return skipped
 
 
-def orchestrate(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.monotonic()
-    env = environment()
-    results: dict[str, Any] = {"command": " ".join([Path(sys.executable).name, *sys.argv]),
-                               "dry_run": args.dry_run, "budget_s": args.budget_s, "environment": env,
-                               "stages": {}}  # fmt: skip
-    lock = threading.Lock()
-    with open(out / "check.log", "w") as sink:
-        for line in [f"{k}: {v}" for k, v in env.items() if k != "packages"] + [
-            f"package {k}: {v or 'MISSING'}" for k, v in env["packages"].items()
-        ]:
-            sink.write(line + "\n")
-            print(line, flush=True)
-        missing = missing_required(env["packages"])
-        problem = senet_import_problem()
-        if missing:
-            print(
-                f"missing packages senet depends on: {', '.join(missing)} (some stages will fail)", flush=True
-            )
-        if problem:
-            results["status"] = "failed"
-            results["reason"] = (
-                f"senet does not import here: {problem}; missing packages: {missing or 'none'}"
-            )
-            print(results["reason"], file=sys.stderr)
-            write_json(out / "results.json", results)
-            return 2
-        chosen = [s for s in args.stages.split(",") if s]
-        unknown = sorted(set(chosen) - set(STAGES))
-        if unknown:
-            raise SystemExit(f"unknown stage(s) {unknown}; choose from {', '.join(STAGES)}")
-        running = []
-        for name, reason in _skipped_without_a_process(args, chosen).items():
-            results["stages"][name] = {"stage": name, "status": "skipped", "checks": [], "reason": reason}
-        for name, share in PARALLEL:
-            if name in chosen and name not in results["stages"]:
-                limit = args.budget_s * share
-                running.append((name, limit, *_launch(name, args, limit, sink, lock)))
-        for name, limit, proc, pump, deadline in running:
-            results["stages"][name] = _finish(name, proc, pump, deadline, out, limit)
-            write_json(out / "results.json", results)
-        if "timing" in chosen:
-            limit = max(30.0, args.budget_s - (time.monotonic() - start) - 10.0)
-            proc, pump, deadline = _launch("timing", args, limit, sink, lock)
-            results["stages"]["timing"] = _finish("timing", proc, pump, deadline, out, limit)
-    results["seconds"] = round(time.monotonic() - start, 1)
-    statuses = {s["status"] for n, s in results["stages"].items() if n != "warm"}  # warming is best effort
-    results["status"] = "failed" if statuses & {"failed", "timeout"} else "ok"
-    write_json(out / "results.json", results)
+def _header(env: dict[str, Any], sink: TextIO) -> None:
+    """The environment and every package's version, first in the log and on the screen."""
+    lines = [f"{k}: {v}" for k, v in env.items() if k != "packages"]
+    lines += [f"package {k}: {v or 'MISSING'}" for k, v in env["packages"].items()]
+    missing = missing_required(env["packages"])
+    if missing:
+        lines.append(f"missing packages senet depends on: {', '.join(missing)} (some stages will fail)")
+    sink.write("\n".join(lines) + "\n")
+    print("\n".join(lines), flush=True)
+
+
+def _run_stages(args: argparse.Namespace, chosen: list[str], results: dict[str, Any], sink: TextIO,
+                start: float) -> None:  # fmt: skip
+    """The parallel stages, then ``timing`` alone with what is left of the budget."""
+    out, lock, running = Path(args.out), threading.Lock(), []
+    for name, reason in _skipped_without_a_process(args, chosen).items():
+        results["stages"][name] = {"stage": name, "status": "skipped", "checks": [], "reason": reason}
+    for name, share in PARALLEL:
+        if name in chosen and name not in results["stages"]:
+            limit = args.budget_s * share
+            running.append((name, limit, *_launch(name, args, limit, sink, lock)))
+    for name, limit, proc, pump, deadline in running:
+        results["stages"][name] = _finish(name, proc, pump, deadline, out, limit)
+        write_json(out / "results.json", results)
+    if "timing" in chosen:
+        limit = max(30.0, args.budget_s - (time.monotonic() - start) - 10.0)
+        proc, pump, deadline = _launch("timing", args, limit, sink, lock)
+        results["stages"]["timing"] = _finish("timing", proc, pump, deadline, out, limit)
+
+
+def _print_summary(results: dict[str, Any], out: Path) -> None:
     for name, stage in results["stages"].items():
         print(f"{name:>8}: {stage['status']} {stage.get('reason', '')[:200]}")
     for target in results["stages"].get("timing", {}).get("targets", []):
         verdict = {True: "met", False: "MISSED", None: "not measured"}[target["met"]]
         print(f"  target {target['target']}: {target['value']} ({verdict})")
     print(f"results: {out / 'results.json'} ({results['seconds']} s)")
+
+
+def orchestrate(args: argparse.Namespace) -> int:
+    """The whole check: header, stages, results.json; exit code 0 when every stage is ok or skipped."""
+    chosen = [s for s in args.stages.split(",") if s]
+    unknown = sorted(set(chosen) - set(STAGES))
+    if unknown:
+        raise SystemExit(f"unknown stage(s) {unknown}; choose from {', '.join(STAGES)}")
+    out, start = Path(args.out), time.monotonic()
+    shutil.rmtree(out / "stages", ignore_errors=True)  # no stale stage file from an earlier run
+    out.mkdir(parents=True, exist_ok=True)
+    env = environment()
+    results: dict[str, Any] = {"command": " ".join([Path(sys.executable).name, *sys.argv]),
+                               "dry_run": args.dry_run, "budget_s": args.budget_s, "environment": env,
+                               "stages": {}}  # fmt: skip
+    with open(out / "check.log", "w") as sink:
+        _header(env, sink)
+        problem = senet_import_problem()
+        if problem:
+            results.update(status="failed", reason=f"senet does not import here: {problem}")
+            print(results["reason"], file=sys.stderr)
+            write_json(out / "results.json", results)
+            return 2
+        _run_stages(args, chosen, results, sink, start)
+    results["seconds"] = round(time.monotonic() - start, 1)
+    statuses = {s["status"] for n, s in results["stages"].items() if n != "warm"}  # warming is best effort
+    results["status"] = "failed" if statuses & {"failed", "timeout"} else "ok"
+    write_json(out / "results.json", results)
+    _print_summary(results, out)
     return 0 if results["status"] == "ok" else 1
 
 
