@@ -164,3 +164,22 @@ def test_a_stage_past_its_limit_is_stopped_and_reported(tmp_path: Path) -> None:
         results["stages"]["tests"]["status"] == "timeout" and "limit" in results["stages"]["tests"]["reason"]
     )
     assert "package torch:" in (tmp_path / "check.log").read_text()
+
+
+def test_a_row_that_fails_is_left_out_and_the_others_are_timed(monkeypatch: pytest.MonkeyPatch) -> None:
+    sizes = stage_timing.Sizes.dry()
+    Row = stage_timing.Row
+    rows = [Row("senet", "eager", "se_resnet18", True), Row("senet", "eager", "resnet18", False),
+            Row("timm", "eager", "no_such_model", True)]  # fmt: skip
+    real = stage_timing.build
+
+    def build(impl: str, name: str, device: torch.device) -> torch.nn.Module:
+        if impl == "timm":
+            raise RuntimeError("unknown model no_such_model")
+        return real(impl, name, device)
+
+    monkeypatch.setattr(stage_timing, "build", build)
+    found = stage_timing.time_group("infer_b1", "infer", 1, rows, sizes, torch.device("cpu"))
+    assert [r["model"] for r in found["rows"]] == ["se_resnet18", "resnet18"]
+    assert found["failed_rows"] == {"timm eager no_such_model": "RuntimeError: unknown model no_such_model"}
+    assert [o["impl"] for o in found["overheads"]] == ["senet"] and found["ratios"] == []

@@ -172,21 +172,21 @@ def graph_breaks() -> dict[str, int]:
 def time_group(
     group: str, mode: str, batch: int, rows: list[Row], sizes: Sizes, device: torch.device
 ) -> dict[str, Any]:
-    """Build every row's step, call each once (compiling; timed apart), then time them interleaved."""
-    make = train_step if mode == "train" else infer_step
-    steps, first_s = {}, {}
+    """Build every row's step, call each once (compiling; timed apart), then time them interleaved.
+    A row that fails to build or run is left out with its error; the others are still timed."""
+    steps, first_s, failed = {}, {}, {}
     for row in rows:
-        step = make(build(row.impl, row.model, device), row, batch, sizes, device)
-        tic = time.perf_counter()
-        step()
-        sync(device)
-        first_s[row.key] = round(time.perf_counter() - tic, 2)
+        try:
+            first_s[row.key], steps[row.key] = _first_call(row, mode, batch, sizes, device)
+        except Exception as err:  # noqa: BLE001 (e.g. a compiler error: recorded, the rest timed)
+            failed[row.key] = f"{type(err).__name__}: {err}"[:1000]
+            log(f"{group}: {row.key}: FAILED {failed[row.key][:300]}")
+            continue
         log(f"{group}: {row.key}: first call {first_s[row.key]} s")
-        steps[row.key] = step
     samples = time_interleaved(steps, reps=sizes.reps, warmup=sizes.warmup, min_sample_ms=sizes.min_sample_ms,
                                device=device)  # fmt: skip
     table = []
-    for row in rows:
+    for row in (r for r in rows if r.key in steps):
         ms = statistics.median(samples[row.key])
         table.append({"impl": row.impl, "variant": row.variant, "model": row.model, "se": row.se, "batch": batch,
                       "median_ms": round(ms, 3), "images_per_s": round(1000.0 * batch / ms, 1),
@@ -195,7 +195,19 @@ def time_group(
     del steps
     if device.type == "cuda":
         torch.cuda.empty_cache()
-    return {"rows": table, "overheads": overheads(table), "ratios": ratios(table)}
+    return {"rows": table, "failed_rows": failed, "overheads": overheads(table), "ratios": ratios(table)}
+
+
+def _first_call(
+    row: Row, mode: str, batch: int, sizes: Sizes, device: torch.device
+) -> tuple[float, Callable[[], None]]:
+    """The row's step, built and called once (a compiled row compiles here): (seconds, step)."""
+    make = train_step if mode == "train" else infer_step
+    step = make(build(row.impl, row.model, device), row, batch, sizes, device)
+    tic = time.perf_counter()
+    step()
+    sync(device)
+    return round(time.perf_counter() - tic, 2), step
 
 
 def overheads(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -306,28 +318,9 @@ def warm(out: Path, *, dry_run: bool, limit_s: float) -> dict[str, Any]:
     for group, mode, batch in sizes.batches:
         rows, _ = rows_of(group, mode, sizes, timm_ok=timm_ok, compiled_ok=device.type == "cuda")
         for row in (r for r in rows if r.variant == "compiled"):
-            make = train_step if mode == "train" else infer_step
-            run_check(
-                f"{group} {row.key}",
-                lambda r=row, m=make, b=batch: {"first_call_s": _first_call(m, r, b, sizes, device)},
-                records,
-            )
+            first = lambda r=row, m=mode, b=batch: {"first_call_s": _first_call(r, m, b, sizes, device)[0]}  # noqa: E731
+            run_check(f"{group} {row.key}", first, records)
     if not records:
-        records.append(
-            Record(
-                "compile",
-                "skipped",
-                "nothing to compile: "
-                + ("dry run on the CPU" if device.type == "cpu" else "no compiled rows"),
-            )
-        )
+        where = "dry run on the CPU" if device.type == "cpu" else "no compiled rows"
+        records.append(Record("compile", "skipped", f"nothing to compile: {where}"))
     return stage_report("warm", records)
-
-
-def _first_call(
-    make: Callable[..., Callable[[], None]], row: Row, batch: int, sizes: Sizes, device: torch.device
-) -> float:
-    tic = time.perf_counter()
-    make(build(row.impl, row.model, device), row, batch, sizes, device)()
-    sync(device)
-    return round(time.perf_counter() - tic, 2)
