@@ -183,3 +183,12 @@ def test_a_row_that_fails_is_left_out_and_the_others_are_timed(monkeypatch: pyte
     assert [r["model"] for r in found["rows"]] == ["se_resnet18", "resnet18"]
     assert found["failed_rows"] == {"timm eager no_such_model": "RuntimeError: unknown model no_such_model"}
     assert [o["impl"] for o in found["overheads"]] == ["senet"] and found["ratios"] == []
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a machine without CUDA")
+def test_without_cuda_the_full_check_points_to_the_dry_run(tmp_path: Path) -> None:
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "cuda_check.py"), "--out", str(tmp_path)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 2 and "--dry-run" in done.stderr
+    assert json.loads((tmp_path / "results.json").read_text())["stages"] == {}

@@ -180,6 +180,13 @@ def orchestrate(args: argparse.Namespace) -> int:
             print(results["reason"], file=sys.stderr)
             write_json(out / "results.json", results)
             return 2
+        if not args.dry_run and not env.get("cuda_available"):
+            results.update(
+                status="failed", reason="no CUDA device here: run with --dry-run for the CPU version"
+            )
+            print(results["reason"], file=sys.stderr)
+            write_json(out / "results.json", results)
+            return 2
         _run_stages(args, chosen, results, sink, start)
     results["seconds"] = round(time.monotonic() - start, 1)
     statuses = {s["status"] for n, s in results["stages"].items() if n != "warm"}  # warming is best effort

@@ -16,6 +16,8 @@ checks the launcher path, the ``ddp`` job the nccl group and the DDP / SyncBatch
 from __future__ import annotations
 
 import json
+import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cudacheck.common import Record, Skip, log, stage_report
+from cudacheck.common import Record, log, stage_report
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -117,6 +119,15 @@ def _ddp_command(out: Path, dry_run: bool) -> list[str]:
             *(["--steps", "2", "--batch", "4", "--size", "16"] if dry_run else ["--steps", "30"])]  # fmt: skip
 
 
+def _start(name: str, cmd: list[str], folder: Path) -> tuple[subprocess.Popen, float]:
+    """Start ``cmd`` in its own process group, its output into ``folder/name.out`` / ``.err``
+    (files, not pipes: a chatty run never blocks on a full pipe while another is waited for)."""
+    log(f"{name}: {' '.join(cmd[1:])}")
+    with open(folder / f"{name}.out", "w") as out, open(folder / f"{name}.err", "w") as err:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=err, start_new_session=True)
+    return proc, time.perf_counter()
+
+
 def run(out: Path, *, dry_run: bool, limit_s: float) -> dict[str, Any]:
     import torch
 
@@ -124,42 +135,41 @@ def run(out: Path, *, dry_run: bool, limit_s: float) -> dict[str, Any]:
     folder = out / "train"
     folder.mkdir(parents=True, exist_ok=True)
     records: list[Record] = []
-    jobs: dict[str, tuple[subprocess.Popen, list[str], float]] = {}
+    jobs: dict[str, tuple[list[str], subprocess.Popen, float]] = {}
     for run_ in RUNS:
         reason = skip_reason(run_, dry_run=dry_run, cuda=cuda)
         if reason:
             records.append(Record(run_.name, "skipped", reason))
-            continue
-        cmd = command(run_, folder, dry_run)
-        log(f"{run_.name}: {' '.join(cmd[1:])}")
-        jobs[run_.name] = (subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                            text=True), cmd, time.perf_counter())  # fmt: skip
+        else:
+            cmd = command(run_, folder, dry_run)
+            jobs[run_.name] = (cmd, *_start(run_.name, cmd, folder))
     cmd = _ddp_command(folder, dry_run)
-    log(f"ddp: {' '.join(cmd[1:])}")
-    jobs["ddp-nccl-syncbn"] = (subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                                text=True), cmd, time.perf_counter())  # fmt: skip
+    jobs["ddp-nccl-syncbn"] = (cmd, *_start("ddp-nccl-syncbn", cmd, folder))
     deadline = time.perf_counter() + max(10.0, limit_s - 10.0 if limit_s else 3600.0)
-    for name, (proc, cmd, started) in jobs.items():
-        records.append(_collect(name, proc, cmd, started, deadline, folder, cuda=cuda))
-    records.sort(
-        key=lambda r: [x.name for x in RUNS].index(r.name) if r.name in [x.name for x in RUNS] else 99
-    )
+    ended: dict[str, float] = {}
+    while len(ended) < len(jobs) and time.perf_counter() < deadline:
+        for name, (_, proc, started) in jobs.items():
+            if name not in ended and proc.poll() is not None:
+                ended[name] = time.perf_counter() - started
+        time.sleep(0.5)
+    for name, (cmd, proc, _) in jobs.items():
+        if name not in ended:  # past the stage's limit: the run and whatever it started
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        records.append(_collect(name, proc, cmd, ended.get(name), folder, cuda=cuda))
+    order = [r.name for r in RUNS] + ["ddp-nccl-syncbn"]
+    records.sort(key=lambda r: order.index(r.name))
     return stage_report("train", records, device="cuda" if cuda else "cpu")
 
 
-def _collect(name: str, proc: subprocess.Popen, cmd: list[str], started: float, deadline: float, folder: Path,
-             *, cuda: bool) -> Record:  # fmt: skip
+def _collect(name: str, proc: subprocess.Popen, cmd: list[str], seconds: float | None, folder: Path, *,
+             cuda: bool) -> Record:  # fmt: skip
     record = Record(name, data={"command": " ".join(cmd[1:])})
-    try:
-        stdout, stderr = proc.communicate(timeout=max(1.0, deadline - time.perf_counter()))
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        stdout, stderr = proc.communicate()
+    stdout, stderr = (folder / f"{name}.out").read_text(), (folder / f"{name}.err").read_text()
+    if seconds is None:
         record.status, record.reason = "timeout", "stopped at the stage's limit"
-    record.seconds = time.perf_counter() - started
-    (folder / f"{name}.log").write_text(stdout + "\n--- stderr ---\n" + stderr)
-    if record.status == "timeout":
         return record
+    record.seconds = seconds
     try:
         if proc.returncode != 0:
             raise RuntimeError(f"exit code {proc.returncode}: {stderr.strip()[-1500:]}")
@@ -169,8 +179,6 @@ def _collect(name: str, proc: subprocess.Popen, cmd: list[str], started: float, 
             record.data.update(summarize(folder / name, stdout))
             if cuda and record.data["top1"] < MIN_TOP1:
                 raise AssertionError(f"top-1 {record.data['top1']:.1f}% < {MIN_TOP1}%: the run did not learn")
-    except Skip as skip:
-        record.status, record.reason = "skipped", str(skip)
     except Exception as err:  # noqa: BLE001 (recorded; the other runs still count)
         record.status, record.reason = "failed", f"{type(err).__name__}: {err}"[:2000]
     log(f"{name}: {record.status} in {record.seconds:.1f} s {record.reason[:300]}")
