@@ -2,7 +2,7 @@
 
 On a GPU they are every registered model under fp32 / bf16 / fp16 autocast, the fused SE ops
 against the plain form, ``senet.optimize`` (bf16, fp16 autocast, channels_last, compile), exact
-resume and the NaN stop of CUDA runs (tests/cuda). Without a GPU they are collected and skip,
+resume and the NaN stop of CUDA runs (tests/gpu). Without a GPU they are collected and skip,
 which the stage reports as skipped with that reason.
 """
 
@@ -45,7 +45,7 @@ def run(out: Path, *, dry_run: bool, limit_s: float) -> dict[str, Any]:
     junit = folder / "junit.xml"
 
     def pytest_cuda() -> dict[str, Any]:
-        where = ["tests/cuda"] if dry_run else ["tests"]  # the dry run: collect the device tests only
+        where = ["tests/gpu"] if dry_run else ["tests"]  # the dry run: collect the device tests only
         cmd = [sys.executable, "-m", "pytest", "-m", "cuda", *where, "-v", "-rfEs", "--durations=15", "-p", "no:cacheprovider",
                f"--junitxml={junit}"]  # fmt: skip
         timeout = max(10.0, limit_s - 15.0) if limit_s else None

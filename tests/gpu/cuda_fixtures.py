@@ -1,8 +1,9 @@
-"""Devices and precisions shared by the CUDA checks (tests/cuda): each test runs on the CPU here
+"""Devices and precisions shared by the CUDA checks in tests/gpu: each test runs on the CPU here
 and on CUDA where a GPU is present (the ``cuda`` marker; ``pytest -m cuda`` runs only those).
 
 ``benchmarks/cuda_check.py`` runs ``pytest -m cuda`` on a GPU machine; on a CPU-only machine the
-CUDA cases skip and the CPU cases exercise the same assertions.
+CUDA cases skip and the CPU cases exercise the same assertions. (The folder is not named
+``cuda``: on ``sys.path`` it would merge into NVIDIA's ``cuda`` namespace package.)
 """
 
 from __future__ import annotations
