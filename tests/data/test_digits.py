@@ -51,6 +51,7 @@ def test_load_image_grey_for_one_channel(tmp_path) -> None:  # noqa: ANN001
     assert torch.allclose(x, torch.full_like(x, (1 - info.mean[0]) / info.std[0]), atol=1e-5)
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_batches_match_cpu() -> None:
     batches = []
