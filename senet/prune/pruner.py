@@ -50,7 +50,7 @@ class PruneConfig:
     """Batches of calibration images whose excitations the se criterion averages."""
     seed: int = 0
     """Seed of the random criterion."""
-    input_size: int | None = None
+    cost_input_size: int | None = None
     """Image side at which multiply-adds are counted; none: the weights' own input size."""
 
     def __post_init__(self) -> None:
@@ -58,8 +58,8 @@ class PruneConfig:
             raise ConfigError(f"ratio={self.ratio!r}: must be in [0, 1)")
         if self.calibration_batches < 1:
             raise ConfigError(f"calibration_batches={self.calibration_batches!r}: must be >= 1")
-        if self.input_size is not None and self.input_size < 1:
-            raise ConfigError(f"input_size={self.input_size!r}: must be >= 1")
+        if self.cost_input_size is not None and self.cost_input_size < 1:
+            raise ConfigError(f"cost_input_size={self.cost_input_size!r}: must be >= 1")
 
 
 @dataclass
@@ -127,12 +127,17 @@ def _cost(model: nn.Module, smap: StreamMap, keep: dict[int, torch.Tensor], size
 def _fraction(
     model: nn.Module, smap: StreamMap, scores: dict[Channel, float], config: PruneConfig, size: int
 ) -> float:
-    """The largest kept share q (to 1e-4) whose network fits (1 - ratio) of the budget."""
+    """The largest kept share q (to a quarter channel) whose network fits (1 - ratio) of the budget."""
     full = count(model, size)
     limit = (1 - config.ratio) * getattr(full, config.budget)
+    costs: dict[tuple[int, ...], int] = {}  # widths -> cost: q moves the widths in steps of 1/n
 
     def fits(q: float) -> bool:
-        return getattr(_cost(model, smap, keep_sets(smap, scores, q), size), config.budget) <= limit
+        keep = keep_sets(smap, scores, q)
+        widths = tuple(len(k) for k in keep.values())
+        if widths not in costs:
+            costs[widths] = getattr(_cost(model, smap, keep, size), config.budget)
+        return costs[widths] <= limit
 
     if fits(1.0):
         return 1.0
@@ -144,7 +149,8 @@ def _fraction(
             f"{config.budget} of this network (its branches' inner convolutions are not pruned)"
         )
     low, high = 0.0, 1.0
-    while high - low > 1e-4:
+    step = 0.25 / max(len(smap.channels_of(slot)) for slot in smap.widths)  # finer than one channel
+    while high - low > step:
         mid = (low + high) / 2
         low, high = (mid, high) if fits(mid) else (low, mid)
     return low
@@ -163,7 +169,7 @@ def prune(
     smap = stream_map(model)
     if not smap.gates:
         raise ConfigError(f"{type(model).__name__} has no SE blocks: no channel is a pruning candidate")
-    size = config.input_size or _input_size(model)
+    size = config.cost_input_size or _input_size(model)
     scores = scores_for(model, smap, config, batches)
     fraction = _fraction(model, smap, scores, config, size)
     keep = keep_sets(smap, scores, fraction)

@@ -62,10 +62,10 @@ def pruned_config(model: nn.Module, smap: StreamMap, widths: dict[int, int]) -> 
 
 
 def rebuild(model: nn.Module, smap: StreamMap, keep: dict[int, torch.Tensor]) -> nn.Module:
-    """A new network of ``model``'s family with only the kept channels, its weights loaded,
-    on ``model``'s device and dtype, in ``model``'s train/eval mode."""
+    """A new network of ``model``'s family with only the kept channels, its weights loaded (on
+    ``model``'s device, in its dtype), in ``model``'s train/eval mode."""
     config = pruned_config(model, smap, {slot: len(k) for slot, k in keep.items()})
-    param = next(model.parameters())
-    pruned = type(model)(config)
-    pruned.load_state_dict(select_state(model.state_dict(), smap, keep))
-    return pruned.to(device=param.device, dtype=param.dtype).train(model.training)
+    with torch.device("meta"):  # no initialisation to compute: every tensor comes from the state dict
+        pruned = type(model)(config)
+    pruned.load_state_dict(select_state(model.state_dict(), smap, keep), assign=True)
+    return pruned.train(model.training)
