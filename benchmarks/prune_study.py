@@ -16,6 +16,7 @@ Needs ../shared/data/mnist.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
@@ -36,10 +37,31 @@ CRITERIA = ("se", "l1", "random")
 RATIOS = (0.1, 0.3, 0.5)
 SEEDS = (0, 1)
 DATA = ["--data.dataset", "mnist", "--data.input-size", "16", "--data.limit-val", "2000"]
-BASE = ["--recipe", "fast", "--model.name", "se_resnet20_cifar", "--epochs", "4", "--data.limit-train", "12000"]
+BASE = [
+    "--recipe",
+    "fast",
+    "--model.name",
+    "se_resnet20_cifar",
+    "--epochs",
+    "4",
+    "--data.limit-train",
+    "12000",
+]
 # one epoch of 63 batches (4,032 images) of the same 12,000: the same normalisation as the base run
-TUNE = ["--recipe", "fast", "--epochs", "1", "--lr", "0.02", "--warmup-epochs", "0", "--data.limit-train", "12000",
-        "--limit-train-batches", "63"]
+TUNE = [
+    "--recipe",
+    "fast",
+    "--epochs",
+    "1",
+    "--lr",
+    "0.02",
+    "--warmup-epochs",
+    "0",
+    "--data.limit-train",
+    "12000",
+    "--limit-train-batches",
+    "63",
+]
 
 
 def senet(*args: str) -> None:
@@ -71,27 +93,42 @@ def study(out: Path, root: str, seeds: tuple[int, ...]) -> None:
     for seed in seeds:
         base = out / f"base-seed{seed}"
         if not (base / "result.json").is_file():
-            senet("train", *BASE, *DATA, "--data.root", root, "--seed", str(seed), "--out-dir", str(base), "--overwrite")
+            senet(
+                "train",
+                *BASE,
+                *DATA,
+                "--data.root",
+                root,
+                "--seed",
+                str(seed),
+                "--out-dir",
+                str(base),
+                "--overwrite",
+            )
         model = load_weights(None, weights_source(str(base)))  # its newest checkpoint
         control = [("none", 0.0)]  # the unpruned network, fine-tuned the same way
         for criterion, ratio in control + list(itertools.product(CRITERIA, RATIOS)):
             key = {"seed": seed, "criterion": criterion, "ratio": ratio}
-            folder, run = out / f"pruned-{criterion}-{ratio}-seed{seed}", out / f"tuned-{criterion}-{ratio}-seed{seed}"
+            record(out, done, key, functools.partial(one, model, val, calibration, out, root, **key))
 
-            def measure(folder: Path = folder, run: Path = run, criterion: str = criterion,
-                        ratio: float = ratio) -> dict[str, float]:  # fmt: skip
-                config = PruneConfig(ratio=ratio, criterion="l1" if criterion == "none" else criterion, seed=seed)
-                result = prune(model, config, calibration)
-                card = model.card
-                save_pretrained(result.model, folder, name=card.name, preprocessing=card.preprocessing,
-                                labels=card.labels, source=f"prune_study {criterion} {ratio}")  # fmt: skip
-                before = accuracy(result.model, val)
-                senet("train", *TUNE, *DATA, "--data.root", root, "--weights", str(folder), "--seed", str(seed),
-                      "--out-dir", str(run), "--overwrite")  # fmt: skip
-                return {"before": before, "after": top1(run), "macs": result.after.macs / result.before.macs,
-                        "params": result.after.params / result.before.params}  # fmt: skip
 
-            record(out, done, key, measure)
+def one(model: torch.nn.Module, val: object, calibration: list[torch.Tensor], out: Path, root: str, *,
+        seed: int, criterion: str, ratio: float) -> dict[str, float]:  # fmt: skip
+    """Prune, save, evaluate, fine-tune one (seed, criterion, ratio) cell ("none": ratio 0, the control)."""
+    folder, run = (
+        out / f"pruned-{criterion}-{ratio}-seed{seed}",
+        out / f"tuned-{criterion}-{ratio}-seed{seed}",
+    )
+    config = PruneConfig(ratio=ratio, criterion="l1" if criterion == "none" else criterion, seed=seed)
+    result = prune(model, config, calibration)
+    card = model.card
+    save_pretrained(result.model, folder, name=card.name, preprocessing=card.preprocessing,
+                    labels=card.labels, source=f"prune_study {criterion} {ratio}")  # fmt: skip
+    before = accuracy(result.model, val)
+    senet("train", *TUNE, *DATA, "--data.root", root, "--weights", str(folder), "--seed", str(seed),
+          "--out-dir", str(run), "--overwrite")  # fmt: skip
+    return {"before": before, "after": top1(run), "macs": result.after.macs / result.before.macs,
+            "params": result.after.params / result.before.params}  # fmt: skip
 
 
 def read(out: Path) -> list[dict]:
@@ -156,7 +193,9 @@ def plot(out: Path, path: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/prune-study"))
     parser.add_argument("--data-root", default=MNIST)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))

@@ -88,7 +88,8 @@ def format_summary(result: Pruned, config: PruneConfig, out: Path) -> str:
     """Costs before and after, and each slot's width."""
     before, after = result.before, result.after
     widths = ", ".join(
-        f"{'stem' if slot == 0 else f'layer{slot}'} {old}->{new}" for slot, (old, new) in result.widths.items()
+        f"{'stem' if slot == 0 else f'layer{slot}'} {old}->{new}"
+        for slot, (old, new) in result.widths.items()
     )
     return "\n".join([
         f"criterion {config.criterion}, ratio {config.ratio} of {config.budget}: kept {result.fraction:.3f} "

@@ -31,7 +31,9 @@ CRITERIA: tuple[str, ...] = ("se", "l1", "random")
 
 
 @torch.no_grad()
-def gate_means(model: nn.Module, batches: Iterable[torch.Tensor], blocks: list[str]) -> dict[str, torch.Tensor]:
+def gate_means(
+    model: nn.Module, batches: Iterable[torch.Tensor], blocks: list[str]
+) -> dict[str, torch.Tensor]:
     """The mean excitation of every channel of each SE block in ``blocks``: name -> (C,), over
     the images of ``batches`` ((N, C_in, H, W) tensors on the model's device), in eval mode."""
     was_training = model.training

@@ -112,7 +112,9 @@ def keep_sets(smap: StreamMap, scores: dict[Channel, float], fraction: float) ->
         n = max(1, round(fraction * len(own)))
         kept |= set(sorted(own, key=lambda ch: (-scores[ch], ch[1]))[:n])
     return {
-        slot: torch.tensor([i for i, ch in enumerate(chs) if ch in kept or ch not in scores], dtype=torch.long)
+        slot: torch.tensor(
+            [i for i, ch in enumerate(chs) if ch in kept or ch not in scores], dtype=torch.long
+        )
         for slot, chs in smap.owner.items()
     }
 
@@ -156,9 +158,7 @@ def _fraction(
     return low
 
 
-def prune(
-    model: nn.Module, config: PruneConfig, batches: Iterable[torch.Tensor] | None = None
-) -> Pruned:
+def prune(model: nn.Module, config: PruneConfig, batches: Iterable[torch.Tensor] | None = None) -> Pruned:
     """``model`` with its lowest-scoring stream channels removed to (1 - ratio) of its budget.
 
     ``model``: a ResNet (basic or bottleneck) or CIFAR ResNet (basic), standard SE placement.
@@ -193,4 +193,3 @@ def _input_size(model: nn.Module) -> int:
     if card is not None:
         return int(card.preprocessing.input_size)
     return int(getattr(model, "default_input_size", 224))
-

@@ -68,7 +68,7 @@ def read_source(
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
     if path.is_dir():
-        if (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file():
+        if is_model_folder(path):
             return _read_model_folder(path)
         if (path / WEIGHTS_FILE).is_file():
             path = path / WEIGHTS_FILE  # a training checkpoint folder
@@ -90,13 +90,23 @@ def read_source(
     return converted.state_dict, converted_card(converted)
 
 
-def _read_model_folder(folder: Path) -> tuple[dict[str, torch.Tensor], ModelCard]:
-    where = str(folder / CONFIG_FILE)
+def is_model_folder(path: str | Path) -> bool:
+    """Whether ``path`` is a model folder (``config.json`` and the weights beside it)."""
+    return (Path(path) / CONFIG_FILE).is_file() and (Path(path) / WEIGHTS_FILE).is_file()
+
+
+def read_card(folder: str | Path) -> ModelCard:
+    """The :class:`ModelCard` of a model folder (its ``config.json``), without reading the weights."""
+    where = str(Path(folder) / CONFIG_FILE)
     try:
-        raw = json.loads((folder / CONFIG_FILE).read_text())
+        raw = json.loads((Path(folder) / CONFIG_FILE).read_text())
     except json.JSONDecodeError as err:
         raise ConfigError(f"{where}: not valid JSON ({err})") from None
-    card = ModelCard.from_dict(raw, where)
+    return ModelCard.from_dict(raw, where)
+
+
+def _read_model_folder(folder: Path) -> tuple[dict[str, torch.Tensor], ModelCard]:
+    card = read_card(folder)
     state_dict, _ = load_state_dict_file(folder / WEIGHTS_FILE)
     return state_dict, card
 
