@@ -113,17 +113,23 @@ def _read_model_folder(folder: Path) -> tuple[dict[str, torch.Tensor], ModelCard
 
 def _training_card(metadata: dict[str, str], where: str) -> ModelCard:
     """The card of a training checkpoint: its ModelSpec (an older ``model`` + ``model_overrides``
-    translated) built for its data's classes and channels; the data's normalisation."""
+    translated) built for its data's classes and channels, or the network of the model folder it
+    was fine-tuned from where that folder is still there (its widths may be a pruned network's);
+    the data's normalisation."""
     config, info = json.loads(metadata["config"]), json.loads(metadata["data_info"])
     raw = config.get("model")
     if isinstance(raw, str):  # written before ModelSpec: model + model_overrides
         spec = from_legacy(raw, config.get("model_overrides") or {})
     else:
         spec = from_dict(ModelSpec, raw or {}, prefix="model.")
+    source = config.get("weights")
     with torch.device("meta"):
-        network = MODELS.get(spec.name).build(
-            **spec.builder_kwargs(), num_classes=info["num_classes"], in_chans=info["in_chans"]
-        )
+        if source and is_model_folder(source):  # fine-tuned from a model folder: its widths (a pruned network)
+            network = read_card(source).build(num_classes=info["num_classes"], in_chans=info["in_chans"])
+        else:
+            network = MODELS.get(spec.name).build(
+                **spec.builder_kwargs(), num_classes=info["num_classes"], in_chans=info["in_chans"]
+            )
     size, resize = int(info["input_size"]), int(info.get("eval_resize") or info["input_size"])
     prep = Preprocessing(
         mean=tuple(info["mean"]), std=tuple(info["std"]), input_size=size, crop_fraction=size / resize,
