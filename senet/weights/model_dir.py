@@ -124,7 +124,9 @@ def _training_card(metadata: dict[str, str], where: str) -> ModelCard:
         spec = from_dict(ModelSpec, raw or {}, prefix="model.")
     source = config.get("weights")
     with torch.device("meta"):
-        if source and is_model_folder(source):  # fine-tuned from a model folder: its widths (a pruned network)
+        if source and is_model_folder(
+            source
+        ):  # fine-tuned from a model folder: its widths (a pruned network)
             network = read_card(source).build(num_classes=info["num_classes"], in_chans=info["in_chans"])
         else:
             network = MODELS.get(spec.name).build(

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from senet.api import load_weights
-from senet.bench.runner import _build, _groups, _image_size
 from senet.bench.config import BenchConfig
+from senet.bench.runner import _build, _groups, _image_size
 from senet.cli import main
 from senet.data import DataConfig, build_loaders
 from senet.train.checkpoint import save_checkpoint
@@ -22,7 +22,9 @@ from senet.train.models import build_model
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained se_resnet20_cifar saved as a training checkpoint for the digits at 8x8."""
     run = tmp_path_factory.mktemp("run")
-    config = TrainConfig(model="se_resnet20_cifar", data=DataConfig(dataset="digits", input_size=8, workers=0))
+    config = TrainConfig(
+        model="se_resnet20_cifar", data=DataConfig(dataset="digits", input_size=8, workers=0)
+    )
     _, _, info = build_loaders(config.data, batch_size=32)
     torch.manual_seed(0)
     model = build_model(config, info)
@@ -44,22 +46,32 @@ def test_prune_writes_a_narrower_model_folder(pruned: Path, checkpoint: Path) ->
     assert report["config"]["criterion"] == "se" and report["after"]["macs"] <= 0.6 * report["before"]["macs"]
     card = json.loads((pruned / "config.json").read_text())
     assert card["name"] == "se_resnet20_cifar" and card["in_chans"] == 1
-    assert [s["out"] for s in card["config"]["stages"]] == [int(w[1]) for w in list(report["widths"].values())[1:]]
+    assert [s["out"] for s in card["config"]["stages"]] == [
+        int(w[1]) for w in list(report["widths"].values())[1:]
+    ]
     model = load_weights(None, pruned)
     assert model.layer3[0].conv2.out_channels < 64 and model.layer3[0].se.fc1.in_channels < 64
 
 
 def test_ratio_zero_from_the_command_gives_the_same_logits(checkpoint: Path, tmp_path: Path) -> None:
     out = tmp_path / "same"
-    assert main(["prune", "--weights", str(checkpoint), "--ratio", "0", "--criterion", "l1", "--out", str(out)]) == 0
+    assert (
+        main(["prune", "--weights", str(checkpoint), "--ratio", "0", "--criterion", "l1", "--out", str(out)])
+        == 0
+    )
     x = torch.randn(3, 1, 8, 8)
     with torch.no_grad():
-        assert torch.equal(load_weights(None, out)(x), load_weights(None, checkpoint / "checkpoints" / "epoch-0001")(x))
+        assert torch.equal(
+            load_weights(None, out)(x), load_weights(None, checkpoint / "checkpoints" / "epoch-0001")(x)
+        )
 
 
 def test_eval_and_complexity_read_the_pruned_folder(pruned: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
-    assert main(["eval", "--weights", str(pruned), "--data", "digits", "--threads", "1", "--quiet", "--json"]) == 0
+    assert (
+        main(["eval", "--weights", str(pruned), "--data", "digits", "--threads", "1", "--quiet", "--json"])
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["model"] == "se_resnet20_cifar" and result["val_images"] > 0
     assert main(["complexity", str(pruned), "se_resnet20_cifar", "--input-size", "8", "--json"]) == 0
