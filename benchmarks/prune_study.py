@@ -173,7 +173,7 @@ def plot(out: Path, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = read(out)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, phase in zip(axes, ("before", "after"), strict=True):
         for criterion in CRITERIA:
             rs = [r for r in rows if r["key"]["criterion"] == criterion]
@@ -186,8 +186,8 @@ def plot(out: Path, path: Path) -> None:
             ax.axhline(mean(base), color="grey", linestyle="--", label="unpruned")
         ax.set_title(f"{phase} fine-tune")
         ax.set_xlabel("multiply-adds kept (fraction)")
+        ax.set_ylabel("MNIST top-1 (%), 2,000 test images")
         ax.legend()
-    axes[0].set_ylabel("MNIST top-1 (%), 2,000 test images")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
