@@ -12,6 +12,7 @@ from torch import nn
 from senet.api import create_model, load_weights
 from senet.complexity import count
 from senet.config import ConfigError
+from senet.fast.inference import optimize
 from senet.layers.se import SEConfig
 from senet.models.cifar import RESNET20, CifarResNet
 from senet.models.resnet import ResNet, ResNetConfig, Stage
@@ -206,3 +207,11 @@ def test_params_budget(models: dict[str, nn.Module]) -> None:
         models["basic"], PruneConfig(ratio=0.5, criterion="l1", budget="params", cost_input_size=32)
     )
     assert 0.45 * pruned.before.params <= pruned.after.params <= 0.5 * pruned.before.params
+
+
+@pytest.mark.parametrize("kind", ["cifar", "basic", "bottleneck"])
+def test_optimized_inference_of_a_pruned_network_matches(models: dict[str, nn.Module], kind: str) -> None:
+    pruned = prune(models[kind], PruneConfig(ratio=RATIO[kind], criterion="l1", cost_input_size=32)).model
+    x = images()
+    with torch.no_grad():
+        torch.testing.assert_close(optimize(copy.deepcopy(pruned))(x), pruned(x), rtol=1e-4, atol=1e-4)
