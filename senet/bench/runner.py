@@ -26,6 +26,7 @@ from senet.bench.config import BenchConfig, DType, Mode, Variant
 from senet.bench.timing import time_interleaved
 from senet.fast.inference import DTYPES, has_cxx_compiler, optimize
 from senet.runtime import num_threads, pick_device
+from senet.weights.export import input_channels
 from senet.weights.model_dir import is_model_folder, read_card
 
 
@@ -108,7 +109,7 @@ def _inference_step(
         runner = model
     else:
         runner = optimize(model, dtype=DTYPES[setting.dtype], compile=setting.variant == "compiled")
-    x = torch.randn(setting.batch, 3, size, size, device=device)
+    x = torch.randn(setting.batch, input_channels(model), size, size, device=device)
 
     def step() -> None:
         with torch.inference_mode():
@@ -128,7 +129,7 @@ def _train_step(model: nn.Module, setting: Setting, size: int, device: torch.dev
     model.to(memory_format=fmt)
     params = [p for p in model.parameters() if p.requires_grad]
     momenta = [torch.zeros_like(p) for p in params]
-    x = torch.randn(setting.batch, 3, size, size, device=device).to(memory_format=fmt)
+    x = torch.randn(setting.batch, input_channels(model), size, size, device=device).to(memory_format=fmt)
     classes = model.fc.out_features if isinstance(getattr(model, "fc", None), nn.Linear) else 10
     y = torch.randint(0, classes, (setting.batch,), device=device)
     bf16 = setting.dtype == "bf16"

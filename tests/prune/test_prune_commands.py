@@ -10,7 +10,7 @@ import torch
 
 from senet.api import load_weights
 from senet.bench.config import BenchConfig
-from senet.bench.runner import _build, _groups, _image_size
+from senet.bench.runner import _build, _groups, _image_size, _mode_steps
 from senet.cli import main
 from senet.data import DataConfig, build_loaders
 from senet.train.checkpoint import save_checkpoint
@@ -102,6 +102,10 @@ def test_bench_builds_the_pruned_folder_alone(pruned: Path) -> None:
     config = BenchConfig(models=(str(pruned),))
     assert _groups(config) == [[str(pruned)]] and _image_size(config, str(pruned)) == 8
     assert _build(str(pruned)).layer3[0].conv2.out_channels < 64
+    config = BenchConfig(models=(str(pruned),), modes=("latency", "train"), dtypes=("fp32",))
+    for mode in config.modes:  # each timed step runs once: a 1-channel input for a 1-channel network
+        for _, _, step in _mode_steps(config, [str(pruned)], mode, torch.device("cpu")).values():
+            step()
 
 
 def test_train_fine_tunes_the_pruned_folder(pruned: Path, tmp_path: Path) -> None:
