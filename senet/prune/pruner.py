@@ -93,7 +93,8 @@ def scores_for(
 ) -> dict[Channel, float]:
     """Every prunable channel's score under ``config.criterion`` (higher: more important)."""
     if config.criterion == "l1":
-        return {ch: v for ch, v in l1_scores(model, smap).items() if ch in smap.gated()}
+        gated = smap.gated()
+        return {ch: v for ch, v in l1_scores(model, smap).items() if ch in gated}
     if config.criterion == "random":
         return random_scores(smap, config.seed)
     if batches is None:

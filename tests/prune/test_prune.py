@@ -185,7 +185,8 @@ def test_l1_criterion_keeps_the_largest_filters(models: dict[str, nn.Module]) ->
             if slot == 4 and isinstance(module, nn.Conv2d) and ".se." not in path:
                 module.weight.fill_(0.01)
                 module.weight[:7] = 1.0  # filters 0..6 of every conv writing stage 4 are the largest
-    keep = keep_sets(smap, {ch: v for ch, v in l1_scores(model, smap).items() if ch in smap.gated()}, 7 / 256)
+    gated = smap.gated()
+    keep = keep_sets(smap, {ch: v for ch, v in l1_scores(model, smap).items() if ch in gated}, 7 / 256)
     assert keep[4].tolist() == list(range(7))
 
 
