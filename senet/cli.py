@@ -22,6 +22,7 @@ from senet.commands import eval as eval_cmd
 from senet.commands import export as export_cmd
 from senet.commands import models as models_cmd
 from senet.commands import predict as predict_cmd
+from senet.commands import prune as prune_cmd
 from senet.commands import train as train_cmd
 from senet.errors import EXIT_CODES_HELP, EXIT_INPUT, EXIT_INTERRUPTED, SenetError, os_reason
 from senet.registry import UnknownNameError
@@ -37,6 +38,7 @@ COMMANDS = [
     bench_cmd,
     ablate_cmd,
     analyze_cmd,
+    prune_cmd,
 ]
 
 

@@ -26,6 +26,8 @@ from senet.bench.config import BenchConfig, DType, Mode, Variant
 from senet.bench.timing import time_interleaved
 from senet.fast.inference import DTYPES, has_cxx_compiler, optimize
 from senet.runtime import num_threads, pick_device
+from senet.weights.export import input_channels
+from senet.weights.model_dir import is_model_folder, read_card
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class Result:
 def plain_twin(name: str) -> str | None:
     """The registered plain twin of an SE model name (``se_resnet50`` -> ``resnet50``), or None."""
     known = set(list_models())
+    if is_model_folder(name):
+        return None  # a model folder is timed alone
     for candidate in (name[3:] if name.startswith("se_") else "", f"{name}_plain"):
         if candidate and candidate in known:
             return candidate
@@ -88,7 +92,14 @@ def settings(config: BenchConfig) -> list[Setting]:
 
 
 def _image_size(config: BenchConfig, name: str) -> int:
+    if is_model_folder(name):
+        return config.image_size or read_card(name).preprocessing.input_size
     return config.image_size or (32 if name.endswith("_cifar") else 224)
+
+
+def _build(name: str) -> nn.Module:
+    """A registered model (He-initialised), or a model folder's network with its weights (a pruned one)."""
+    return create_model(weights=name) if is_model_folder(name) else create_model(name)
 
 
 def _inference_step(
@@ -98,7 +109,7 @@ def _inference_step(
         runner = model
     else:
         runner = optimize(model, dtype=DTYPES[setting.dtype], compile=setting.variant == "compiled")
-    x = torch.randn(setting.batch, 3, size, size, device=device)
+    x = torch.randn(setting.batch, input_channels(model), size, size, device=device)
 
     def step() -> None:
         with torch.inference_mode():
@@ -118,7 +129,7 @@ def _train_step(model: nn.Module, setting: Setting, size: int, device: torch.dev
     model.to(memory_format=fmt)
     params = [p for p in model.parameters() if p.requires_grad]
     momenta = [torch.zeros_like(p) for p in params]
-    x = torch.randn(setting.batch, 3, size, size, device=device).to(memory_format=fmt)
+    x = torch.randn(setting.batch, input_channels(model), size, size, device=device).to(memory_format=fmt)
     classes = model.fc.out_features if isinstance(getattr(model, "fc", None), nn.Linear) else 10
     y = torch.randint(0, classes, (setting.batch,), device=device)
     bf16 = setting.dtype == "bf16"
@@ -170,7 +181,7 @@ def _mode_steps(
     for setting in (s for s in settings(config) if s.mode == mode):
         for name in group:
             torch.manual_seed(0)
-            model = create_model(name).to(device).eval()
+            model = _build(name).to(device).eval()
             make = _train_step if mode == "train" else _inference_step
             rows[f"{name} {setting.label}"] = (
                 name,

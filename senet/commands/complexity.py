@@ -6,10 +6,13 @@ import argparse
 import json
 from dataclasses import dataclass, field
 
+import torch
+
 from senet.api import expand_models
-from senet.complexity import Complexity, complexity
+from senet.complexity import Complexity, complexity, count
 from senet.config import ConfigError
 from senet.options import add_options, build
+from senet.weights.model_dir import is_model_folder, read_card
 
 
 @dataclass(frozen=True)
@@ -17,9 +20,10 @@ class ComplexityOptions:
     """The options of ``senet complexity``."""
 
     models: tuple[str, ...] = field(default=(), metadata={"positional": True})
-    """Model names or shell patterns such as 'se_*' (none: every model)."""
+    """Model names, shell patterns such as 'se_*' (none: every model), or model folders (a pruned
+    network's widths are in its config.json)."""
     input_size: int | None = None
-    """Image side; none: the model's own (224, 299 or 32)."""
+    """Image side; none: the model's own (224, 299 or 32; a folder's: its weights' input size)."""
     json: bool = False
     """Print JSON instead of a table."""
     stages: bool = False
@@ -59,9 +63,19 @@ def format_table(rows: list[Complexity], stages: bool = False) -> str:
     return "\n".join(lines)
 
 
+def _count(name: str, input_size: int | None) -> Complexity:
+    """The counts of a registered model, or of the network a model folder's card describes."""
+    if not is_model_folder(name):
+        return complexity(name, input_size)
+    card = read_card(name)
+    with torch.device("meta"):
+        network = card.build()
+    return count(network, input_size or card.preprocessing.input_size, name)
+
+
 def run(args: argparse.Namespace) -> int:
     opts = build(args, ComplexityOptions)
-    rows = [complexity(name, opts.input_size) for name in expand_models(opts.models)]
+    rows = [_count(name, opts.input_size) for name in expand_models(opts.models)]
     if opts.json:
         print(json.dumps([r.to_dict() for r in rows], indent=2))
     else:

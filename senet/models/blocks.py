@@ -67,26 +67,29 @@ def _downsample(in_ch: int, out: int, stride: int, kernel: int) -> nn.Module | N
 
 
 class BasicBlock(ResidualBlock):
-    """Two 3x3 convolutions (ResNet-18/34); ``SE_3x3`` goes after the first one."""
+    """Two 3x3 convolutions (ResNet-18/34); ``SE_3x3`` goes after the first one. The first has
+    ``mid`` output channels (None: ``out``, as in Table 1; fewer in a pruned network)."""
 
     def __init__(
         self,
         in_ch: int,
         out: int,
         *,
+        mid: int | None = None,
         stride: int = 1,
         se: SEConfig | None = None,
         placement: Placement = "standard",
         downsample_kernel: int = 1,
     ) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_ch, out, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out)
-        self.conv2 = nn.Conv2d(out, out, 3, 1, 1, bias=False)
+        mid = mid or out
+        self.conv1 = nn.Conv2d(in_ch, mid, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid)
+        self.conv2 = nn.Conv2d(mid, out, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(out)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = _downsample(in_ch, out, stride, downsample_kernel)
-        self._attach_se(se, placement, in_ch, out, out)
+        self._attach_se(se, placement, in_ch, mid, out)
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))  # (N, C, H/s, W/s)

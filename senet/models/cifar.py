@@ -26,6 +26,7 @@ hidden unit (the paper's rule, kept: ``se=SEConfig(hidden=...)`` or ``divisor`` 
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from dataclasses import dataclass
 from typing import Literal
@@ -64,12 +65,13 @@ class CifarBasicBlock(BasicBlock):
         in_ch: int,
         out: int,
         *,
+        mid: int | None = None,
         stride: int = 1,
         shortcut: Shortcut = "A",
         se: SEConfig | None = None,
         placement: Placement = "standard",
     ) -> None:
-        super().__init__(in_ch, out, stride=stride, se=se, placement=placement)
+        super().__init__(in_ch, out, mid=mid, stride=stride, se=se, placement=placement)
         if shortcut == "A" and self.downsample is not None:
             self.downsample = ZeroPadShortcut(in_ch, out, stride)
 
@@ -148,12 +150,16 @@ def _shortcut(in_ch: int, out: int, stride: int, kind: Shortcut, bn: bool) -> nn
 
 @dataclass(frozen=True)
 class CifarStage:
-    """One stage row: ``blocks`` units of output width C = ``out``; ``mid`` the bottleneck width."""
+    """One stage row: ``blocks`` units of output width C = ``out``; ``mid`` the bottleneck width
+    (for ``basic`` blocks the first 3x3's width, None: ``out``; narrower in a pruned network)."""
 
     blocks: int
     out: int
     stride: int
     mid: int | None = None
+    se_hidden: int | None = None
+    """The hidden width C' of this stage's SE blocks when it is not the SE options' rule for C =
+    ``out``: a pruned network keeps its trained C' while its C shrinks. None: the rule."""
 
 
 @dataclass(frozen=True)
@@ -205,9 +211,12 @@ class CifarResNet(ClassifierNet):
 
     def _block(self, in_ch: int, stage: CifarStage, stride: int, first: bool) -> nn.Module:
         cfg = self.config
-        common = dict(stride=stride, shortcut=cfg.shortcut, se=cfg.se, placement=cfg.placement)
+        se = cfg.se
+        if se is not None and stage.se_hidden is not None:
+            se = dataclasses.replace(se, hidden=stage.se_hidden)
+        common = dict(stride=stride, shortcut=cfg.shortcut, se=se, placement=cfg.placement)
         if cfg.block == "basic":
-            return CifarBasicBlock(in_ch, stage.out, **common)
+            return CifarBasicBlock(in_ch, stage.out, mid=stage.mid, **common)
         bottleneck = cfg.block == "preact_bottleneck"
         mid = stage.mid or stage.out
         return PreActBlock(

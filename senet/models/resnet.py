@@ -7,6 +7,7 @@ torchvision's ResNet (``conv1``, ``bn1``, ``layer1``..``layer4``, ``fc``; blocks
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,7 +25,8 @@ class Stage:
 
     ``mid`` is the width of the 3x3 convolution (the bottleneck width), ``reduce`` the width of
     the first 1x1 when it differs from ``mid`` (SENet-154 halves it), ``stride`` that of the
-    first block.
+    first block. In a basic block ``mid`` is the width of the first 3x3 (``out`` in Table 1;
+    narrower in a pruned network, :mod:`senet.prune`).
     """
 
     blocks: int
@@ -32,6 +34,9 @@ class Stage:
     out: int
     stride: int
     reduce: int | None = None
+    se_hidden: int | None = None
+    """The hidden width C' of this stage's SE blocks when it is not the SE options' rule for C =
+    ``out``: a pruned network keeps its trained C' while its C shrinks. None: the rule."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,9 @@ class ResNetConfig:
     num_classes: int = 1000
     in_chans: int = 3
     drop_rate: float = 0.0
+    stem_width: int | None = None
+    """The stem's output width: None for Table 1's (64; 128 for the deep stem); narrower in a
+    pruned network, whose first stage shares the stem's channels (basic blocks)."""
     relu_before_se: bool = False
     """Basic blocks only: a ReLU after ``bn2``, before the SE block (conv1-bn1-ReLU-conv2-bn2-ReLU-SE,
     then relu(sum)). The Cadene / timm-legacy SE-ResNet-18/34 weights have it (layouts.md: "the
@@ -77,15 +85,17 @@ class ResNetConfig:
 
 def _stem(cfg: ResNetConfig) -> tuple[nn.Module, int]:
     if cfg.stem == "7x7":  # 7x7, 64, stride 2 (Table 1)
-        return nn.Conv2d(cfg.in_chans, 64, 7, 2, 3, bias=False), 64
+        width = cfg.stem_width or 64
+        return nn.Conv2d(cfg.in_chans, width, 7, 2, 3, bias=False), width
+    width = cfg.stem_width or 128
     layers: list[nn.Module] = []  # SENet-154: 3x3/2 64, 3x3 64, 3x3 128 (Appendix)
-    for i, (cin, cout, stride) in enumerate(((cfg.in_chans, 64, 2), (64, 64, 1), (64, 128, 1))):
+    for i, (cin, cout, stride) in enumerate(((cfg.in_chans, 64, 2), (64, 64, 1), (64, width, 1))):
         if i:
             layers.append(nn.ReLU(inplace=True))
         layers.append(nn.Conv2d(cin, cout, 3, stride, 1, bias=False))
         if i < 2:
             layers.append(nn.BatchNorm2d(cout))
-    return nn.Sequential(*layers), 128
+    return nn.Sequential(*layers), width
 
 
 class ResNet(ClassifierNet):
@@ -111,10 +121,12 @@ class ResNet(ClassifierNet):
 
     def _block(self, in_ch: int, stage: Stage, stride: int, se: SEConfig | None) -> nn.Module:
         cfg = self.config
+        if se is not None and stage.se_hidden is not None:
+            se = dataclasses.replace(se, hidden=stage.se_hidden)
         common = dict(stride=stride, se=se, placement=cfg.placement, downsample_kernel=cfg.downsample_kernel)
         if cfg.block == "basic":
             block = LegacyBasicBlock if cfg.relu_before_se else BasicBlock
-            return block(in_ch, stage.out, **common)
+            return block(in_ch, stage.out, mid=stage.mid, **common)
         return Bottleneck(
             in_ch,
             stage.out,

@@ -190,7 +190,7 @@ def _build(config: TrainConfig, env: dist.DistEnv, *, resume: bool) -> Run:
     scheduler = build_scheduler(config, optimizer, steps, done=iters_done)
     if env.is_main:
         rundir.prepare(run_dir, config.to_dict(), start_epoch)
-    counts = model_complexity(config, info)
+    counts = model_complexity(config, info, model)
     train_model = dist.wrap(model, env, sync_bn=config.sync_bn)
     if config.compile:
         train_model = torch.compile(train_model)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from senet.api import create_model
-from senet.complexity import Complexity, complexity
+from senet.complexity import Complexity, complexity, count
 from senet.config import ConfigError
 from senet.data import DataInfo
 from senet.models.common import init_weights
@@ -49,8 +49,12 @@ def build_model(config: TrainConfig, info: DataInfo) -> nn.Module:
     return model.train()
 
 
-def model_complexity(config: TrainConfig, info: DataInfo) -> Complexity:
-    """Parameters and multiply-adds of one forward pass at the data's input size (meta device)."""
+def model_complexity(config: TrainConfig, info: DataInfo, model: nn.Module | None = None) -> Complexity:
+    """Parameters and multiply-adds of one forward pass at the data's input size: of the registered
+    network (meta device), or of ``model`` when the run starts from weights, whose widths may not
+    be the registered ones (a pruned model folder)."""
+    if config.weights is not None and model is not None:
+        return count(model, info.input_size, config.model.name)
     return complexity(config.model.name, info.input_size, **builder_kwargs(config.model, info))
 
 

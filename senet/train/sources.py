@@ -148,9 +148,10 @@ def _data_for(prep: Preprocessing, data: DataConfig, pairs: dict[str, Any]) -> D
         "value_scale": prep.value_scale,
     }
     chosen = {k: v for k, v in own.items() if f"data.{k}" not in pairs}
-    return from_dict(
-        DataConfig, {**nest({k[5:]: v for k, v in pairs.items() if k.startswith("data.")}), **chosen}
-    )
+    given_data = nest({k[5:]: v for k, v in pairs.items() if k.startswith("data.")})
+    if from_dict(DataConfig, given_data).is_tensor:  # MNIST, CIFAR: their own normalisation, no resize
+        chosen = {k: v for k, v in chosen.items() if k == "input_size"}
+    return from_dict(DataConfig, {**given_data, **chosen})
 
 
 def load_for_prediction(

@@ -117,8 +117,8 @@ def infer_config(
             raise ValueError(f"stage layer{s} has blocks {sorted(found)}; expected 0..n-1")
         pre = f"layer{s}.0."
         reduce = _shape(sd, pre + "conv1.weight")[0]
-        mid = _shape(sd, pre + "conv2.weight")[0]
-        out = _shape(sd, pre + "conv3.weight")[0] if bottleneck else mid
+        mid = _shape(sd, pre + ("conv2" if bottleneck else "conv1") + ".weight")[0]
+        out = _shape(sd, pre + ("conv3" if bottleneck else "conv2") + ".weight")[0]
         if bottleneck:
             groups = reduce // _shape(sd, pre + "conv2.weight")[1]
         stages.append(Stage(len(found), mid, out, 1 if s == 1 else 2, reduce if reduce != mid else None))

@@ -69,7 +69,7 @@ def read_source(
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
     if path.is_dir():
-        if (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file():
+        if is_model_folder(path):
             return _read_model_folder(path)
         if (path / WEIGHTS_FILE).is_file():
             path = path / WEIGHTS_FILE  # a training checkpoint folder
@@ -91,30 +91,48 @@ def read_source(
     return converted.state_dict, converted_card(converted)
 
 
-def _read_model_folder(folder: Path) -> tuple[dict[str, torch.Tensor], ModelCard]:
-    where = str(folder / CONFIG_FILE)
+def is_model_folder(path: str | Path) -> bool:
+    """Whether ``path`` is a model folder (``config.json`` and the weights beside it)."""
+    return (Path(path) / CONFIG_FILE).is_file() and (Path(path) / WEIGHTS_FILE).is_file()
+
+
+def read_card(folder: str | Path) -> ModelCard:
+    """The :class:`ModelCard` of a model folder (its ``config.json``), without reading the weights."""
+    where = str(Path(folder) / CONFIG_FILE)
     try:
-        raw = json.loads((folder / CONFIG_FILE).read_text())
+        raw = json.loads((Path(folder) / CONFIG_FILE).read_text())
     except json.JSONDecodeError as err:
         raise ConfigError(f"{where}: not valid JSON ({err})") from None
-    card = ModelCard.from_dict(raw, where)
+    return ModelCard.from_dict(raw, where)
+
+
+def _read_model_folder(folder: Path) -> tuple[dict[str, torch.Tensor], ModelCard]:
+    card = read_card(folder)
     state_dict, _ = load_state_dict_file(folder / WEIGHTS_FILE)
     return state_dict, card
 
 
 def _training_card(metadata: dict[str, str], where: str) -> ModelCard:
     """The card of a training checkpoint: its ModelSpec (an older ``model`` + ``model_overrides``
-    translated) built for its data's classes and channels; the data's normalisation."""
+    translated) built for its data's classes and channels, or the network of the model folder it
+    was fine-tuned from where that folder is still there (its widths may be a pruned network's);
+    the data's normalisation."""
     config, info = json.loads(metadata["config"]), json.loads(metadata["data_info"])
     raw = config.get("model")
     if isinstance(raw, str):  # written before ModelSpec: model + model_overrides
         spec = from_legacy(raw, config.get("model_overrides") or {})
     else:
         spec = from_dict(ModelSpec, raw or {}, prefix="model.")
+    source = config.get("weights")
     with torch.device("meta"):
-        network = MODELS.get(spec.name).build(
-            **spec.builder_kwargs(), num_classes=info["num_classes"], in_chans=info["in_chans"]
-        )
+        if source and is_model_folder(
+            source
+        ):  # fine-tuned from a model folder: its widths (a pruned network)
+            network = read_card(source).build(num_classes=info["num_classes"], in_chans=info["in_chans"])
+        else:
+            network = MODELS.get(spec.name).build(
+                **spec.builder_kwargs(), num_classes=info["num_classes"], in_chans=info["in_chans"]
+            )
     size, resize = int(info["input_size"]), int(info.get("eval_resize") or info["input_size"])
     prep = Preprocessing(
         mean=tuple(info["mean"]), std=tuple(info["std"]), input_size=size, crop_fraction=size / resize,
