@@ -12,6 +12,7 @@ not load is a :class:`CheckpointError` naming it and why.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -39,6 +40,7 @@ from senet.train.rundir import (
     prune_checkpoints,
     resolve,
 )
+from senet.weights.card import card_of
 from senet.weights.safe_load import load_torch_file, save_safetensors_file, save_torch_file
 
 
@@ -52,6 +54,9 @@ class Checkpoint:
     data_info: dict[str, Any]
     epoch: int
     state: dict[str, Any] | None = None
+    network: dict[str, Any] | None = None
+    """The network's own card (family and full configuration, widths included), so that a run
+    fine-tuned from other weights loads without them; None in checkpoints written before."""
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -120,6 +125,8 @@ def save_checkpoint(
         "config": json.dumps(config),
         "data_info": json.dumps(data_info),
     }
+    if dataclasses.is_dataclass(getattr(unwrap(model), "config", None)):
+        metadata["network"] = card_of(unwrap(model)).to_json()
     save_safetensors_file(weights, tmp / WEIGHTS, metadata)  # a full disk: an error naming the file
     os.chmod(tmp / WEIGHTS, umask_mode())  # safetensors writes 0600 whatever the umask
     for name, tensors in (extra_weights or {}).items():
@@ -154,10 +161,11 @@ def load_checkpoint(path: str | Path, *, with_state: bool = False) -> Checkpoint
     try:
         config, data_info = json.loads(metadata["config"]), json.loads(metadata.get("data_info", "{}"))
         epoch = int(metadata.get("epoch", "0"))
+        network = json.loads(metadata["network"]) if "network" in metadata else None
     except ValueError as err:
         raise CheckpointError(f"{weights_path}: damaged metadata ({err})") from None
     state = _load_state(weights_path.parent / STATE) if with_state else None
-    return Checkpoint(weights_path.parent, weights, config, data_info, epoch, state)
+    return Checkpoint(weights_path.parent, weights, config, data_info, epoch, state, network)
 
 
 RESUMABLE = ("optimizer", "scheduler", "rng")

@@ -175,13 +175,13 @@ def _build(config: TrainConfig, env: dist.DistEnv, *, resume: bool) -> Run:
         config.data, batch_size=config.batch_size // env.world_size, eval_batch_size=config.eval_batch_size,
         device=env.device, rank=env.rank, world_size=env.world_size, seed=config.seed,
     )  # fmt: skip
-    model = build_model(config, info).to(env.device)
+    say = (lambda text: print(text, file=sys.stderr)) if env.is_main else None
+    found = ckpt.load_newest(run_dir, say=say) if resume else None
+    model = build_model(config, info, found.network if found else None).to(env.device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(config, model)
     scaler = torch.amp.GradScaler("cuda") if config.amp == "fp16" else None
-    say = (lambda text: print(text, file=sys.stderr)) if env.is_main else None
-    found = ckpt.load_newest(run_dir, say=say) if resume else None
     ema = build_ema(config, model)
     start_epoch, iters_done = _load_state(found, config, model, optimizer, scaler, ema) if found else (0, 0)
     steps = optimizer_steps(

@@ -22,6 +22,7 @@ from senet.train.checkpoint import load_checkpoint
 from senet.train.config import TrainConfig
 from senet.train.rundir import weights_source
 from senet.weights.adapt import classifier
+from senet.weights.card import ModelCard
 
 
 def builder_kwargs(spec: ModelSpec, info: DataInfo) -> dict[str, Any]:
@@ -29,9 +30,13 @@ def builder_kwargs(spec: ModelSpec, info: DataInfo) -> dict[str, Any]:
     return spec.builder_kwargs() | {"num_classes": info.num_classes, "in_chans": info.in_chans}
 
 
-def build_model(config: TrainConfig, info: DataInfo) -> nn.Module:
+def build_model(config: TrainConfig, info: DataInfo, network: dict[str, Any] | None = None) -> nn.Module:
     """The network of ``config`` for data described by ``info``: He-initialised by its builder, or
-    from ``config.weights`` fitted to the data's classes and channels (fine-tuning)."""
+    from ``config.weights`` fitted to the data's classes and channels (fine-tuning). ``network``, a
+    checkpoint's own card, builds the checkpoint's network instead (its weights are loaded next), so
+    a run resumes or loads without the weights it started from."""
+    if network is not None:
+        return _frozen(config, ModelCard.from_dict(network, "the checkpoint's network").build())
     weights = None if config.weights is None else weights_source(config.weights)
     try:
         model = create_model(config.model.name, weights=weights, **builder_kwargs(config.model, info))
@@ -42,6 +47,11 @@ def build_model(config: TrainConfig, info: DataInfo) -> nn.Module:
         head = classifier(model)  # the same number of classes, but other ones: a new task
         init_weights(model.get_submodule(head))
         print(f"{head}: classifier re-initialised (the weights' classes are not the data's)", file=sys.stderr)
+    return _frozen(config, model)
+
+
+def _frozen(config: TrainConfig, model: nn.Module) -> nn.Module:
+    """``model`` in training mode, its backbone frozen where ``config`` asks for it."""
     if config.freeze_backbone:
         head = classifier(model)
         for name, param in model.named_parameters():
@@ -73,6 +83,6 @@ def load_trained(path: str, *, device: str | torch.device = "cpu") -> tuple[nn.M
     found = load_checkpoint(path)
     config = TrainConfig.from_dict(found.config)
     info = DataInfo.from_dict(found.data_info)
-    model = build_model(config, info)
+    model = build_model(config, info, found.network)
     model.load_state_dict(found.weights)
     return model.to(device).eval(), config, info

@@ -113,10 +113,10 @@ def _read_model_folder(folder: Path) -> tuple[dict[str, torch.Tensor], ModelCard
 
 
 def _training_card(metadata: dict[str, str], where: str) -> ModelCard:
-    """The card of a training checkpoint: its ModelSpec (an older ``model`` + ``model_overrides``
-    translated) built for its data's classes and channels, or the network of the model folder it
-    was fine-tuned from where that folder is still there (its widths may be a pruned network's);
-    the data's normalisation."""
+    """The card of a training checkpoint: the network card it carries (widths included: a pruned
+    network's), else (older checkpoints) the model folder it was fine-tuned from where that folder
+    is still there, else its ModelSpec (an older ``model`` + ``model_overrides`` translated) built
+    for its data's classes and channels; the data's normalisation."""
     config, info = json.loads(metadata["config"]), json.loads(metadata["data_info"])
     raw = config.get("model")
     if isinstance(raw, str):  # written before ModelSpec: model + model_overrides
@@ -125,9 +125,9 @@ def _training_card(metadata: dict[str, str], where: str) -> ModelCard:
         spec = from_dict(ModelSpec, raw or {}, prefix="model.")
     source = config.get("weights")
     with torch.device("meta"):
-        if source and is_model_folder(
-            source
-        ):  # fine-tuned from a model folder: its widths (a pruned network)
+        if "network" in metadata:  # the network's own card, widths included (a pruned network)
+            network = ModelCard.from_dict(json.loads(metadata["network"]), f"{where}: network").build()
+        elif source and is_model_folder(source):  # older checkpoints: the folder it was tuned from
             network = read_card(source).build(num_classes=info["num_classes"], in_chans=info["in_chans"])
         else:
             network = MODELS.get(spec.name).build(

@@ -117,3 +117,23 @@ def test_train_fine_tunes_the_pruned_folder(pruned: Path, tmp_path: Path) -> Non
     assert result["params"] == sum(p.numel() for p in load_weights(None, pruned).parameters())
     tuned = load_weights(None, run / "checkpoints" / "epoch-0001")  # the checkpoint's card: the pruned widths
     assert tuned.config == load_weights(None, pruned).config
+
+
+def test_a_run_tuned_from_a_pruned_folder_loads_and_resumes_without_it(pruned: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from senet.train.models import load_trained
+
+    source = tmp_path / "moved"
+    shutil.copytree(pruned, source)
+    run = tmp_path / "tuned"
+    argv = ["train", "--recipe", "fast", "--weights", str(source), "--data.input-size", "8", "--epochs", "1",
+            "--limit-train-batches", "2", "--limit-val-batches", "1", "--out-dir", str(run), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    widths = load_weights(None, pruned).config
+    shutil.rmtree(source)  # the checkpoint carries its own network
+    assert load_weights(None, run / "checkpoints" / "epoch-0001").config == widths
+    model, _, _ = load_trained(str(run))
+    assert model.config == widths
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 0  # without its source
+    assert load_weights(None, run / "checkpoints" / "epoch-0002").config == widths
