@@ -16,16 +16,27 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from senet.analysis.report import Analysis, BlockReport
+from senet.errors import SenetError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def _pyplot() -> ModuleType:
-    """matplotlib.pyplot on the Agg backend (no display), imported on first use: it takes about
-    half a second, which every ``senet`` command, ``--help`` included, would otherwise pay."""
-    import matplotlib
+class PlottingUnavailable(SenetError):
+    """matplotlib is not installed: the numbers (JSON, CSV) can be written, the pictures cannot."""
 
+
+def pyplot() -> ModuleType:
+    """matplotlib.pyplot on the Agg backend (no display), imported on first use: it takes about
+    half a second, which every ``senet`` command, ``--help`` included, would otherwise pay.
+    Raises :class:`PlottingUnavailable` (exit code 2) when matplotlib is not installed."""
+    try:
+        import matplotlib
+    except ImportError as err:
+        raise PlottingUnavailable(
+            f"drawing the pictures needs matplotlib, which is not installed ({err}); "
+            "install it with `pip install matplotlib` (the JSON / CSV numbers need nothing)"
+        ) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -42,10 +53,11 @@ def sample_channels(channels: int, count: int) -> list[int]:
     return sorted({round(i * (channels - 1) / (count - 1)) for i in range(count)}) if count > 1 else [0]
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def save(fig: Figure, path: Path) -> Path:
+    """Lay out, write (PNG at :data:`DPI`) and close ``fig``; returns ``path``."""
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return path
 
 
@@ -58,7 +70,7 @@ def plot_class_means(
         raise ValueError(f"no block to plot among {list(blocks)}")
     cols = min(3, len(chosen))
     rows = math.ceil(len(chosen) / cols)
-    fig, axes = _pyplot().subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
+    fig, axes = pyplot().subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
     for ax, block in zip(axes.flat, chosen, strict=False):
         idx = sample_channels(block.channels, channels)
         x = range(len(idx))
@@ -72,13 +84,13 @@ def plot_class_means(
         ax.axis("off")
     axes.flat[0].legend(fontsize=7, loc="best")
     fig.suptitle(f"{analysis.model}: class-mean excitations ({analysis.images} images)", fontsize=10)
-    return _save(fig, Path(path))
+    return save(fig, Path(path))
 
 
 def _bars(
     blocks: list[BlockReport], series: dict[str, list[float]], ylabel: str, title: str, path: Path
 ) -> Path:
-    fig, ax = _pyplot().subplots(figsize=(max(5.0, 0.45 * len(blocks) * len(series) + 2), 3.4))
+    fig, ax = pyplot().subplots(figsize=(max(5.0, 0.45 * len(blocks) * len(series) + 2), 3.4))
     width = 0.8 / len(series)
     for i, (label, values) in enumerate(series.items()):
         ax.bar([j + i * width for j in range(len(blocks))], values, width, label=label)
@@ -88,7 +100,7 @@ def _bars(
     ax.set_title(title, fontsize=10)
     if len(series) > 1:
         ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_saturation(analysis: Analysis, path: str | Path) -> Path:

@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from senet.analysis.ablation import run_grid
+from senet.analysis.curves import draw_grid_curves
 from senet.analysis.grids import AXES, PRESETS, Grid, axis_grid, preset
 from senet.analysis.tables import format_csv, format_markdown, format_text, summarize
 from senet.config import ConfigError
@@ -101,4 +102,5 @@ def run(args: argparse.Namespace) -> int:
     write_atomic(out / "table.csv", format_csv(rows))
     print(format_text(rows, title=title))
     print(f"written: {out / 'table.md'}, {out / 'table.csv'}")
+    draw_grid_curves(results, out, quiet=args.quiet)  # Fig. 4: OUT/curves/<SE row>.png per SE/plain pair
     return 0
