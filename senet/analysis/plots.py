@@ -17,6 +17,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from PIL import Image
+
 from senet.analysis.report import Analysis, BlockReport, sample_channels
 from senet.errors import SenetError
 
@@ -49,10 +51,13 @@ DPI = 90
 
 
 def save(fig: Figure, path: Path) -> Path:
-    """Lay out, write (PNG at :data:`DPI`) and close ``fig``; returns ``path``."""
+    """Lay out, write (PNG at :data:`DPI`, reduced to a 256-colour palette) and close ``fig``; returns ``path``."""
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     pyplot().close(fig)
+    with Image.open(path) as image:  # 256 colours: a third of the size, the same picture to the eye
+        small = image.convert("RGB").quantize(colors=256)
+    small.save(path, optimize=True)
     return path
 
 

@@ -17,6 +17,7 @@ blocks, 50 sampled channels, no importance re-evaluations.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -132,7 +133,11 @@ def run(args: argparse.Namespace) -> int:
     analysis.save_json(out / "summary.json")
     last = last_stage_blocks(names)
     written = [out / "summary.json", *_write_csv(analysis, out, blocks, last, classes, args.channels)]
-    written += plot_all(analysis, out, blocks=blocks, classes=classes, channels=args.channels, last=last)
+    shown_as = analysis
+    if args.preset:  # the legend names the classes: "goldfish (n01443537)"
+        names = [f"{label} ({wnid})" for wnid, label in SELECTIONS[args.preset].classes]
+        shown_as = dataclasses.replace(analysis, classes=names)
+    written += plot_all(shown_as, out, blocks=blocks, classes=classes, channels=args.channels, last=last)
     if args.json:
         print(json.dumps(json.loads((out / "summary.json").read_text()), indent=1))
     else:
