@@ -157,13 +157,14 @@ def _compare(args: argparse.Namespace) -> list[FitResult]:
 
 
 def draw_curves(results: list[FitResult], *, quiet: bool = False) -> list[Path]:
-    """Fig. 4 of a comparison: the training and validation curves of both networks (each seed's
-    mean and spread) as ``curves.png`` + ``.json`` + ``.csv`` in the comparison's folder."""
+    """Fig. 4 of a comparison: the training and validation curves of both networks (their
+    mean and spread over the seeds) as ``curves.png`` + ``.json`` + ``.csv`` in the comparison's folder."""
     root = Path(os.path.commonpath([r.run_dir for r in results]))
     try:
         curves = read_curves([r.run_dir for r in results])
     except ConfigError as err:  # the runs finished; only the picture is lost
-        print(f"note: no curves picture: {err}", file=sys.stderr)
+        if not quiet:
+            print(f"note: no curves picture: {err}", file=sys.stderr)
         return []
     title = " vs ".join(dict.fromkeys(c.label for c in curves)) + ": training (dashed) and validation (solid)"
     paths = write_or_note(curves, root, title=title, quiet=quiet)
