@@ -18,6 +18,7 @@ from senet.commands import analyze as analyze_cmd
 from senet.commands import bench as bench_cmd
 from senet.commands import complexity as complexity_cmd
 from senet.commands import convert as convert_cmd
+from senet.commands import curves as curves_cmd
 from senet.commands import eval as eval_cmd
 from senet.commands import export as export_cmd
 from senet.commands import models as models_cmd
@@ -38,6 +39,7 @@ COMMANDS = [
     bench_cmd,
     ablate_cmd,
     analyze_cmd,
+    curves_cmd,
     prune_cmd,
 ]
 

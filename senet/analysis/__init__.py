@@ -4,17 +4,29 @@
   :func:`axis_grid`) over several seeds, resumably, optionally cut to a :class:`Budget`;
   :func:`summarize`, :func:`compare` and ``format_*`` give the table (mean +- std, the spread rule).
 - :func:`record_excitations` / :func:`replace_gate` hook the SE gates; :func:`analyze` reports
-  class means, saturation, class specificity and block importance; :func:`plot_all` draws them.
+  class means and standard deviations (Figs. 6, 7), saturation, class specificity and block
+  importance; :func:`plot_all` draws them; :data:`FIG6` is the paper's selection of images.
+- :func:`read_curves` / :func:`write_curves`: Fig. 4, training and validation curves of run folders.
 """
 
 from senet.analysis.ablation import Cell, CellResult, plan, run_grid
 from senet.analysis.budget import Budget
+from senet.analysis.curves import Curve, read_curves, write_curves
 from senet.analysis.grids import AXES, Axis, Grid, Variant, axis_grid, baseline_of
 from senet.analysis.hooks import record_excitations, replace_gate, se_blocks
 from senet.analysis.plots import plot_all
 from senet.analysis.presets import PRESETS, preset
-from senet.analysis.report import Analysis, analyze, collect, default_blocks, format_report
-from senet.analysis.stats import class_means, importance, saturation, specificity
+from senet.analysis.report import (
+    FIG6,
+    Analysis,
+    analyze,
+    collect,
+    default_blocks,
+    format_report,
+    last_stage_blocks,
+    select_images,
+)
+from senet.analysis.stats import class_means, class_stds, importance, saturation, specificity
 from senet.analysis.tables import (
     Comparison,
     Row,
@@ -32,9 +44,11 @@ __all__ = [
     "Analysis",
     "Axis",
     "Budget",
+    "FIG6",
     "Cell",
     "CellResult",
     "Comparison",
+    "Curve",
     "Grid",
     "Row",
     "Variant",
@@ -42,6 +56,7 @@ __all__ = [
     "axis_grid",
     "baseline_of",
     "class_means",
+    "class_stds",
     "collect",
     "compare",
     "default_blocks",
@@ -50,15 +65,19 @@ __all__ = [
     "format_report",
     "format_text",
     "importance",
+    "last_stage_blocks",
     "mean_std",
     "plan",
     "plot_all",
     "preset",
+    "read_curves",
     "record_excitations",
     "replace_gate",
     "run_grid",
     "saturation",
     "se_blocks",
+    "select_images",
     "specificity",
     "summarize",
+    "write_curves",
 ]

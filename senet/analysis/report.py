@@ -17,8 +17,19 @@ import torch
 from torch import nn
 
 from senet.analysis.hooks import paper_name, record_excitations, stage_of
-from senet.analysis.stats import HIGH, LOW, Importance, class_means, importance, saturation, specificity
+from senet.analysis.stats import (
+    HIGH,
+    LOW,
+    Importance,
+    class_means,
+    class_stds,
+    importance,
+    saturation,
+    specificity,
+)
+from senet.config import ConfigError
 from senet.data import forward_eval
+from senet.data.images import is_image_file
 from senet.io import write_atomic
 from senet.train.engine import topk_correct
 
@@ -73,6 +84,8 @@ class BlockReport:
     class_means: list[list[float]] = field(repr=False)
     overall_means: list[float] = field(repr=False)
     importance: Importance | None = None
+    class_stds: list[list[float]] = field(repr=False, default_factory=list)
+    """(K, C) sample standard deviation of each class's excitations over its images (Fig. 7)."""
 
 
 @dataclass
@@ -92,10 +105,11 @@ class Analysis:
         return asdict(self)
 
     def save_json(self, path: str | Path) -> None:
-        """The report as JSON (class means rounded to 5 decimals; NaN for absent classes -> null)."""
+        """The report as JSON (class means and stds rounded to 5 decimals; NaN for absent classes -> null)."""
         data = self.to_dict()
         for block in data["blocks"]:
             block["class_means"] = [[_round(v) for v in row] for row in block["class_means"]]
+            block["class_stds"] = [[_round(v) for v in row] for row in block["class_stds"]]
             block["overall_means"] = [_round(v) for v in block["overall_means"]]
         write_atomic(path, json.dumps(data, indent=1) + "\n")
 
@@ -114,8 +128,13 @@ def analyze(
     high: float = HIGH,
     with_importance: bool = True,
     limit_batches: int = 0,
+    only: Sequence[int] | None = None,
 ) -> Analysis:
-    """Record and summarise every SE block of ``model`` on ``loader`` (see :mod:`senet.analysis.stats`)."""
+    """Record and summarise every SE block of ``model`` on ``loader`` (see :mod:`senet.analysis.stats`).
+
+    ``only``: report the class statistics of these class indices only, in this order (the report's
+    ``classes`` become their names): Fig. 6's 4 classes of a 1,000-class network."""
+    keep = list(only) if only is not None else list(range(len(classes)))
     data = collect(model, loader, limit_batches=limit_batches)
     overall = {name: s.mean(dim=0) for name, s in data.excitations.items()}  # (C,) per block
     gains = (
@@ -127,6 +146,7 @@ def analyze(
     reports = []
     for name, s in data.excitations.items():
         means = class_means(s, data.labels, len(classes))
+        stds = class_stds(s, data.labels, len(classes))[keep]  # (K', C)
         sat = saturation(s, low=low, high=high)
         reports.append(
             BlockReport(
@@ -138,12 +158,14 @@ def analyze(
                 sat.near_zero,
                 sat.near_one,
                 specificity(means),
-                means.tolist(),
+                means[keep].tolist(),
                 overall[name].tolist(),
                 by_block.get(name),
+                stds.tolist(),
             )  # fmt: skip
         )
-    return Analysis(model_name, data.labels.numel(), list(classes), data.top1, data.top5, low, high, reports)
+    names = [classes[k] for k in keep]
+    return Analysis(model_name, data.labels.numel(), names, data.top1, data.top5, low, high, reports)
 
 
 def default_blocks(names: Sequence[str]) -> list[str]:
@@ -156,6 +178,102 @@ def default_blocks(names: Sequence[str]) -> list[str]:
     if not groups:
         return []
     return [g[-1] for g in groups[:-1]] + groups[-1]
+
+
+def last_stage_blocks(names: Sequence[str]) -> list[str]:
+    """The blocks of the last stage (SE_5_1, SE_5_2, SE_5_3 for SE-ResNet-50): Fig. 7's."""
+    stages: dict[str, list[str]] = {}
+    for name in names:
+        stages.setdefault(stage_of(name), []).append(name)
+    return list(stages.values())[-1] if stages else []
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A figure's choice of validation images: some classes of an ImageNet-layout folder, the
+    first ``per_class`` images of each (sorted by file name)."""
+
+    name: str
+    """The preset's name (``senet analyze --preset NAME``)."""
+    figure: str
+    """What the paper shows with it."""
+    classes: tuple[tuple[str, str], ...]
+    """(class folder = ImageNet WNID, readable name) of each class, in the figure's order."""
+    per_class: int = 50
+    """Images per class."""
+
+
+FIG6 = Selection(
+    "fig6",
+    "Fig. 6 and Fig. 7 (Sec. 7.2): SE-ResNet-50's excitations on 4 ImageNet classes, 50 validation images each",
+    (
+        ("n01443537", "goldfish"),
+        ("n02110958", "pug"),
+        ("n02690373", "plane (airliner)"),
+        ("n09246464", "cliff"),
+    ),
+)
+"""The paper's selection (Sec. 7.2): goldfish, pug, plane, cliff; 50 validation images per class."""
+SELECTIONS = {FIG6.name: FIG6}
+
+
+def select_images(root: str | Path, selection: Selection, *, split: str = "val") -> list[tuple[Path, int]]:
+    """(image, index in ``selection.classes``) of the selection's images in the class folders of
+    ``root/split`` (or of ``root`` itself when it has no ``split`` folder: an ImageNet val folder).
+    A missing or empty class folder is a :class:`ConfigError` naming every one."""
+    base = Path(root)
+    folder = base / split if (base / split).is_dir() else base
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: no such folder (give the ImageNet validation folder of class folders)")
+    chosen, missing = [], []
+    for index, (wnid, label) in enumerate(selection.classes):
+        files = sorted(p for p in (folder / wnid).glob("*") if p.is_file() and is_image_file(p.name))
+        if not files:
+            missing.append(f"{wnid} ({label})")
+        chosen += [(p, index) for p in files[: selection.per_class]]
+    if missing:
+        raise ConfigError(
+            f"{folder}: the {selection.name} preset needs the class folders {', '.join(missing)}, "
+            f"which are missing or hold no image; it reads an ImageNet-layout validation folder "
+            f"(one folder per class, named by WNID)"
+        )
+    return chosen
+
+
+def write_file_list(images: list[tuple[Path, int]], selection: Selection, out_dir: str | Path) -> Path:
+    """``OUT/images.txt`` (``path label`` lines, the ``filelist`` dataset) and ``OUT/classes.txt``
+    (the WNIDs, line i = label i) for :func:`select_images`' choice; returns the list's path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "classes.txt", "".join(f"{wnid}\n" for wnid, _ in selection.classes))
+    write_atomic(out / "images.txt", "".join(f"{path.resolve()} {label}\n" for path, label in images))
+    return out / "images.txt"
+
+
+def sample_channels(channels: int, count: int) -> list[int]:
+    """``count`` channel indices spread evenly over 0..C-1 (Fig. 6 shows 50 sampled channels)."""
+    if count >= channels:
+        return list(range(channels))
+    return sorted({round(i * (channels - 1) / (count - 1)) for i in range(count)}) if count > 1 else [0]
+
+
+def figure_csv(
+    analysis: Analysis, *, blocks: Sequence[str], classes: Sequence[int], channels: int = 0
+) -> str:
+    """The numbers behind Figs. 6 and 7: one row per block, class and channel with the class mean
+    and standard deviation of the excitation (``channels``: that many sampled channels per block as
+    the figures show them, :func:`sample_channels`; 0: all)."""
+    lines = ["block,paper_name,class,channel,mean,std"]
+    for b in (x for x in analysis.blocks if x.name in blocks):
+        for k in classes:
+            for c in sample_channels(b.channels, channels) if channels else range(b.channels):
+                mean, sd = _round(b.class_means[k][c]), _round(b.class_stds[k][c])
+                lines.append(f"{b.name},{b.paper_name},{analysis.classes[k]},{c},{_cell(mean)},{_cell(sd)}")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else repr(value)
 
 
 def format_report(analysis: Analysis) -> str:

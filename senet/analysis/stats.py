@@ -5,6 +5,9 @@ Notation: s is one block's excitations over a dataset, (N, C) with N images and 
 
 - class means m_k,c: the mean of s_c over the images of class k, (K, C) (Fig. 6 curves);
   the overall mean over all images is the "all" curve.
+- class standard deviations sd_k,c (Fig. 7): the sample standard deviation (divisor n_k - 1)
+  of s_c over the n_k images of class k, (K, C); with the class means, the per-class band of
+  Fig. 7 (mean +- sd over instances, for the last stage's blocks).
 - saturation: the share of all N x C gate values with s <= ``low`` (near 0, the channel is
   switched off) and with s >= ``high`` (near 1, the gate passes the channel unchanged). The
   paper gives no thresholds ("most of the activations are close to one" for SE_5_2); ours are
@@ -53,6 +56,19 @@ def class_means(s: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torc
     means = sums / counts
     means[counts[:, 0] == 0] = float("nan")
     return means.float()
+
+
+def class_stds(s: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """sd_k,c: (K, C) sample standard deviation (divisor n_k - 1) of each class's excitations over
+    its images; a class with fewer than two images gets a row of NaN."""
+    means = class_means(s, labels, num_classes).double()  # (K, C), also checks the shapes and labels
+    s = s.double()
+    deviations = s - means[labels]  # (N, C)
+    squares = torch.zeros_like(means).index_add_(0, labels, deviations.pow(2))  # (K, C)
+    counts = torch.bincount(labels, minlength=num_classes).double()[:, None]  # (K, 1)
+    stds = (squares / (counts - 1)).sqrt()
+    stds[counts[:, 0] < 2] = float("nan")
+    return stds.float()
 
 
 @dataclass(frozen=True)

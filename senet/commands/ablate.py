@@ -19,6 +19,7 @@ import sys
 
 from senet.analysis.ablation import Options, grid_model, plan, run_grid
 from senet.analysis.budget import Budget
+from senet.analysis.curves import draw_grid_curves
 from senet.analysis.grids import AXES, Grid, axis_grid
 from senet.analysis.presets import PRESETS, preset
 from senet.analysis.tables import format_csv, format_markdown, format_text, notes, summarize, title
@@ -160,4 +161,5 @@ def run(args: argparse.Namespace) -> int:
     if found:
         print("\n".join(["", *found]))
     print(f"written: {out / 'table.md'}, {out / 'table.csv'}")
+    draw_grid_curves(results, out, quiet=args.quiet)  # Fig. 4: OUT/curves/<SE row>.png per SE/plain pair
     return 0

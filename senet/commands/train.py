@@ -7,8 +7,9 @@ What is trained: with no arguments at all (no ``--recipe``, ``--model`` or ``--c
 its twin. A comparison trains both by the same code with the same seeds and recipe, and a table
 compares top-1 / top-5 accuracy (mean and spread over the seeds), parameters, GFLOPs
 (multiply-adds, Sec. 4) and time, and says whether the difference stands out of the seed-to-seed
-noise. ``--resume RUN`` continues a stopped run; ``--out RUN`` refuses a folder that holds another
-run unless ``--overwrite`` (which moves it aside).
+noise; the training and validation curves of the runs (Fig. 4) are drawn into the comparison's
+folder (``curves.png``, ``.json``, ``.csv``). ``--resume RUN`` continues a stopped run; ``--out
+RUN`` refuses a folder that holds another run unless ``--overwrite`` (which moves it aside).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from senet.analysis.curves import read_curves, write_or_note
 from senet.commands.compare import seeds_table
-from senet.config import split_assignment
+from senet.config import ConfigError, split_assignment
 from senet.options import given, print_config_and_exit
 from senet.train.cli import add_train_args, config_from_args, model_given
 from senet.train.config import TrainConfig
@@ -74,10 +76,11 @@ def run(args: argparse.Namespace) -> int:
         base = TrainConfig.load(Path(args.resume) / CONFIG) if args.resume else None
         print_config_and_exit(args, config_from_args(args, base=base))
         return 0
+    compared = not args.resume and bool(args.twin or bare(args))
     try:
         if args.resume:
             results = [_resume(args)]
-        elif args.twin or bare(args):
+        elif compared:
             results = _compare(args)
         else:
             results = [fit(config_from_args(args), quiet=args.quiet)]
@@ -86,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         return 3
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun only rank 0 reports
+    if compared:
+        draw_curves(results, quiet=args.quiet)
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
     else:
@@ -149,6 +154,23 @@ def _compare(args: argparse.Namespace) -> list[FitResult]:
     with ProcessPoolExecutor(max_workers=min(jobs, len(configs)), mp_context=context) as pool:
         futures = [pool.submit(fit, config, quiet=args.quiet, progress=False) for config in configs]
         return [future.result() for future in futures]
+
+
+def draw_curves(results: list[FitResult], *, quiet: bool = False) -> list[Path]:
+    """Fig. 4 of a comparison: the training and validation curves of both networks (their
+    mean and spread over the seeds) as ``curves.png`` + ``.json`` + ``.csv`` in the comparison's folder."""
+    root = Path(os.path.commonpath([r.run_dir for r in results]))
+    try:
+        curves = read_curves([r.run_dir for r in results])
+    except ConfigError as err:  # the runs finished; only the picture is lost
+        if not quiet:
+            print(f"note: no curves picture: {err}", file=sys.stderr)
+        return []
+    title = " vs ".join(dict.fromkeys(c.label for c in curves)) + ": training (dashed) and validation (solid)"
+    paths = write_or_note(curves, root, title=title, quiet=quiet)
+    if not quiet:
+        print(f"curves (Fig. 4): {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    return paths
 
 
 def format_results(results: list[FitResult]) -> str:
