@@ -7,14 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 
 from senet.analysis import ablation
 from senet.cli import main
-from senet.data import DataConfig, build_loaders
-from senet.train.checkpoint import save_checkpoint
-from senet.train.config import TrainConfig
-from senet.train.models import build_model
 
 TINY = ["--epochs", "1", "--batch-size", "32", "--input-size", "8", "--threads", "1", "--quiet",
         "--set", "data.limit_train=64", "--set", "data.limit_val=32"]  # fmt: skip
@@ -107,17 +102,9 @@ def test_a_cifar_pair_runs_under_its_own_recipe(tmp_path: Path, capsys: pytest.C
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def checkpoint(untrained_digits_run: Path) -> Path:
     """An untrained se_resnet20_cifar saved as a training checkpoint for the digits (3 classes seen)."""
-    run = tmp_path_factory.mktemp("run")
-    config = TrainConfig(
-        model="se_resnet20_cifar", data=DataConfig(dataset="digits", input_size=8, workers=0)
-    )
-    _, _, info = build_loaders(config.data, batch_size=32)
-    torch.manual_seed(0)
-    model = build_model(config, info)
-    save_checkpoint(run, epoch=1, model=model, state={}, config=config.to_dict(), data_info=info.to_dict())
-    return run
+    return untrained_digits_run
 
 
 def test_analyze_writes_summary_and_plots(

@@ -12,24 +12,12 @@ from senet.api import load_weights
 from senet.bench.config import BenchConfig
 from senet.bench.runner import _build, _groups, _image_size, _mode_steps
 from senet.cli import main
-from senet.data import DataConfig, build_loaders
-from senet.train.checkpoint import save_checkpoint
-from senet.train.config import TrainConfig
-from senet.train.models import build_model
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def checkpoint(untrained_digits_run: Path) -> Path:
     """An untrained se_resnet20_cifar saved as a training checkpoint for the digits at 8x8."""
-    run = tmp_path_factory.mktemp("run")
-    config = TrainConfig(
-        model="se_resnet20_cifar", data=DataConfig(dataset="digits", input_size=8, workers=0)
-    )
-    _, _, info = build_loaders(config.data, batch_size=32)
-    torch.manual_seed(0)
-    model = build_model(config, info)
-    save_checkpoint(run, epoch=1, model=model, state={}, config=config.to_dict(), data_info=info.to_dict())
-    return run
+    return untrained_digits_run
 
 
 @pytest.fixture(scope="module")
