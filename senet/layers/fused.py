@@ -138,7 +138,10 @@ class SEResidual(torch.autograd.Function):
             else:
                 s, grad_z, param_grads = _excite_backward_autograd(z, w1, b1, w2, b2, ctx.gate, grad_s)
         pool_grad = (grad_z / (u.shape[2] * u.shape[3]))[:, :, None, None]  # (N, C, 1, 1)
-        grad_u = torch.addcmul(pool_grad, g, s[:, :, None, None], out=scratch)  # one pass
+        if torch.compiler.is_compiling():  # Dynamo refuses out= here; Inductor plans the buffers itself
+            grad_u = torch.addcmul(pool_grad, g, s[:, :, None, None])
+        else:
+            grad_u = torch.addcmul(pool_grad, g, s[:, :, None, None], out=scratch)  # one pass
         return grad_u, g, None, *param_grads
 
 
