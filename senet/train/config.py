@@ -84,8 +84,10 @@ class TrainConfig:
     """Label smoothing epsilon of the cross-entropy."""
     amp: Amp = "none"
     """Autocast dtype: bf16 (CPU and GPU) or fp16 (GPU, with a gradient scaler)."""
-    channels_last: bool = False
-    """Train in the channels_last memory format."""
+    channels_last: bool = True
+    """Train in the channels_last memory format (NHWC). On by default: measured faster on CPU for
+    both SE networks and their twins (one training step, 1 thread, interleaved medians, AVX2 EPYC:
+    SE-ResNet-20 at batch 128 1.19x, SE-ResNet-50 at batch 8 1.12x over NCHW; docs/speed.md)."""
     compile: bool = False
     """torch.compile the model."""
     device: str = "auto"
