@@ -13,7 +13,8 @@ with each SE tail wrapped in a ``record_function`` range (``se_tail``: the stand
 relu(s * u + shortcut), the excitation included; for the fast path the last 1x1 conv is inside the
 tail, since the route squeezes before it). Prints JSON per case: SE tails per call, aten ops
 dispatched directly inside one tail (its dispatch count), the tail's forward share of the call's
-time (``se_forward_share``: without the convolution the fast path runs inside its tail), and in training the share of the fused op's backward (``SEResidualBackward``). Shares are
+time (``se_forward_share``: without the convolution the fast path runs inside its tail), and in training the share of the fused op's backward (``SEResidualBackward``) and the ops it
+dispatches. Shares are
 of the profiled wall time of the whole call (ranges of a call overlap nothing else on the CPU
 thread that runs them), medians over ``--reps`` profiled calls after one warm-up.
 """
@@ -85,6 +86,7 @@ def _summary(prof: profile, wall_us: float) -> dict[str, float]:
         "tail_forward_share": tail_us / wall_us,
         "se_forward_share": (tail_us - conv_us) / wall_us,
         "tail_backward_share": sum(e.cpu_time_total for e in backward) / wall_us,
+        "ops_per_backward": statistics.median(len(_ops(e)) for e in backward) if backward else 0,
         "ops_per_call": sum(
             1 for e in events if _is_op(e) and (e.cpu_parent is None or not _is_op(e.cpu_parent))
         ),

@@ -178,26 +178,34 @@ def _excite_backward(
     forward's linears ran in (bf16 under bf16 autocast), as autograd's would; weight gradients are
     returned in the weights' dtypes and bias gradients are summed in float32 at least.
     """
-    hidden = F.relu(F.linear(z, w1.flatten(1), b1))  # (N, C'), delta
-    s = gate(F.linear(hidden, w2.flatten(1), b2))  # (N, C), sigma
+    w1f, w2f = w1.flatten(1), w2.flatten(1)  # (C', C), (C, C')
+    hidden = F.linear(z, w1f, b1).relu_()  # (N, C'), delta
+    s = gate(F.linear(hidden, w2f, b2))  # (N, C), sigma
     cd = s.dtype  # the compute dtype of the linears
-    grad_a = _GATE_BACKWARD[gate](grad_s.to(cd), s)  # (N, C), d L / d (W2 h + b2)
-    grad_h = _relu_grad(grad_a @ w2.flatten(1).to(cd), hidden)  # (N, C'), through delta
+    grad_a = _GATE_BACKWARD[gate](_as(grad_s, cd), s)  # (N, C), d L / d (W2 h + b2)
+    grad_h = _relu_grad(torch.mm(grad_a, _as(w2f, cd)), hidden)  # (N, C'), through delta
     grads = [
-        (grad_h.t() @ z.to(cd)).view_as(w1).to(w1.dtype),
+        _as(torch.mm(grad_h.t(), _as(z, cd)), w1.dtype).view_as(w1),
         _bias_grad(grad_h, b1),
-        (grad_a.t() @ hidden).view_as(w2).to(w2.dtype),
+        _as(torch.mm(grad_a.t(), hidden), w2.dtype).view_as(w2),
         _bias_grad(grad_a, b2),
     ]
-    grad_z = (grad_h @ w1.flatten(1).to(cd)).to(z.dtype)  # (N, C)
+    grad_z = _as(torch.mm(grad_h, _as(w1f, cd)), z.dtype)  # (N, C)
     return s, grad_z, grads
+
+
+def _as(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``t`` in ``dtype``, without a dispatch when it already is."""
+    return t if t.dtype == dtype else t.to(dtype)
 
 
 def _bias_grad(grad: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor | None:
     """sum_n grad (N, K) -> (K,), accumulated in float32 at least, in the bias's dtype."""
     if bias is None:
         return None
-    return grad.sum(0, dtype=torch.promote_types(grad.dtype, torch.float32)).to(bias.dtype)
+    if grad.dtype in (torch.float32, torch.float64):
+        return _as(grad.sum(0), bias.dtype)
+    return _as(grad.sum(0, dtype=torch.float32), bias.dtype)
 
 
 def _excite_backward_autograd(
