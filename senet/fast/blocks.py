@@ -19,6 +19,7 @@ parameters that do not require grad.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import torch
@@ -29,6 +30,14 @@ from senet.layers.fused import excite
 from senet.layers.se import SqueezeExcite
 from senet.models.blocks import BasicBlock, Bottleneck, ResidualBlock
 from senet.models.placement import place_se
+
+# The gate sigma applied in place on the excitation's pre-activation (N, C): no module call (its
+# hook checks) and no new tensor; other gate modules are called as modules.
+_INPLACE_GATES: dict[type[nn.Module], Callable[[torch.Tensor], torch.Tensor]] = {
+    nn.Sigmoid: torch.Tensor.sigmoid_,
+    nn.Tanh: torch.Tensor.tanh_,
+    nn.ReLU: torch.Tensor.relu_,
+}
 
 
 def is_post_activation_block(module: nn.Module) -> bool:
@@ -132,11 +141,15 @@ class FastBlock(nn.Module):
 
         F_sq(u) = W3 mean_hw(y) + b3, and W1 F_sq(u) + b1 = W13 mean_hw(y) + b13 with the product
         W13 = W1 W3 (C/r x C'') formed once: a far smaller matrix than W3 (C x C''). The mean's
-        1 / (H W) rides on the matrix product (``alpha``): five small ops from y to s.
+        1 / (H W) rides on the matrix product (``alpha``), and ReLU and a known gate sigma run in
+        place on the products' outputs: five small ops from y to s, two new (N, *) tensors.
+        Forward hooks on ``se.gate`` do not run here for a known gate (sigmoid, tanh, ReLU).
         """
         z = y.sum((2, 3))  # (N, C''), H W mean_hw(y)
         hidden = torch.addmm(self.b13, z, self.w13t, alpha=1.0 / (y.shape[2] * y.shape[3])).relu_()  # delta
-        return self.se.gate(torch.addmm(self.b2, hidden, self.w2t))  # (N, C), sigma
+        a = torch.addmm(self.b2, hidden, self.w2t)  # (N, C), sigma's input
+        gate = _INPLACE_GATES.get(type(self.se.gate))
+        return gate(a) if gate is not None else self.se.gate(a)  # (N, C), sigma
 
     def _excitation(self, u: torch.Tensor) -> torch.Tensor:
         """s from u itself: (N, C, 1, 1), or (N, C, H, W) without a squeeze (Table 16)."""

@@ -68,7 +68,10 @@ class ScaleAddReLU(torch.autograd.Function):
         grad_u = g * s if ctx.needs_input_grad[0] else None
         grad_s = None
         if ctx.needs_input_grad[1]:
-            grad_s = _spatial_dot(g, u) if s.shape[2:] == (1, 1) else (g * u).sum_to_size(s.shape)
+            if s.shape[2:] != (1, 1):
+                grad_s = (g * u).sum_to_size(s.shape)
+            else:
+                grad_s = _spatial_dot(g, u) if _dot_by_matmul(u) else (g * u).sum((2, 3), keepdim=True)
         return grad_u, grad_s, g if ctx.needs_input_grad[2] else None
 
 
@@ -117,7 +120,7 @@ class SEResidual(torch.autograd.Function):
         s = excite(z, w1, b1, w2, b2, gate)  # (N, C), F_ex, Eq. 3
         out = torch.addcmul(shortcut, u, s[:, :, None, None]).relu_()  # (N, C, H, W)
         ctx.save_for_backward(u, z, out, w1, b1, w2, b2)
-        ctx.gate = _GATE_FUNCTIONS.get(type(gate), gate)
+        ctx.gate = _GATE_FUNCTIONS.get(type(gate), gate)  # a function of _GATE_BACKWARD where known
         device = u.device.type  # the recomputation in backward runs under forward's autocast
         ctx.autocast = (device, torch.get_autocast_dtype(device), torch.is_autocast_enabled(device))
         return out
@@ -128,22 +131,100 @@ class SEResidual(torch.autograd.Function):
         g = _relu_grad(grad_out, out)  # (N, C, H, W)
         scratch = torch.mul(g, u)  # (N, C, H, W), reused below as the buffer of grad u
         grad_s = scratch.sum((2, 3))  # (N, C)
-        params = [t for t in (w1, b1, w2, b2) if t is not None]
         device, dtype, enabled = ctx.autocast
-        with torch.enable_grad(), torch.autocast(device, dtype=dtype, enabled=enabled):  # recompute F_ex on z
-            z = z.detach().requires_grad_()
-            leaves = [p.detach().requires_grad_() for p in params]
-            it = iter(leaves)
-            w1_, b1_ = next(it), (next(it) if b1 is not None else None)
-            w2_, b2_ = next(it), (next(it) if b2 is not None else None)
-            s = excite(z, w1_, b1_, w2_, b2_, ctx.gate)
-            grads = torch.autograd.grad(s, [z, *leaves], grad_s)
-        grad_z, param_grads = grads[0], iter(grads[1:])
+        with torch.autocast(device, dtype=dtype, enabled=enabled):  # forward's precision
+            if ctx.gate in _GATE_BACKWARD:
+                s, grad_z, param_grads = _excite_backward(z, w1, b1, w2, b2, ctx.gate, grad_s)
+            else:
+                s, grad_z, param_grads = _excite_backward_autograd(z, w1, b1, w2, b2, ctx.gate, grad_s)
         pool_grad = (grad_z / (u.shape[2] * u.shape[3]))[:, :, None, None]  # (N, C, 1, 1)
-        grad_u = torch.addcmul(pool_grad, g, s.detach()[:, :, None, None], out=scratch)  # one pass
-        gw1, gb1 = next(param_grads), (next(param_grads) if b1 is not None else None)
-        gw2, gb2 = next(param_grads), (next(param_grads) if b2 is not None else None)
-        return grad_u, g, None, gw1, gb1, gw2, gb2
+        if torch.compiler.is_compiling():  # Dynamo refuses out= here; Inductor plans the buffers itself
+            grad_u = torch.addcmul(pool_grad, g, s[:, :, None, None])
+        else:
+            grad_u = torch.addcmul(pool_grad, g, s[:, :, None, None], out=scratch)  # one pass
+        return grad_u, g, None, *param_grads
+
+
+# d sigma / d a from sigma's output s: one op each (a: the gate's input).
+_GATE_BACKWARD: dict[Callable[[torch.Tensor], torch.Tensor], Callable[..., torch.Tensor]] = {
+    torch.sigmoid: torch.ops.aten.sigmoid_backward,
+    torch.tanh: torch.ops.aten.tanh_backward,
+    torch.relu: _relu_grad,
+}
+
+
+def _dot_by_matmul(u: torch.Tensor) -> bool:
+    """Whether :class:`ScaleAddReLU` takes sum_hw(g * u) as a batched dot product (no full-size
+    temporary) rather than as a multiply and a sum: for NCHW-contiguous maps of 16 x 16 or more.
+    In channels_last the dot product copies and was 4-10x slower here (1 thread, fp32).
+    :class:`SEResidual` always multiplies into a buffer it reuses for grad u: with the dot
+    product, grad u would need a new full-size tensor, and the allocation cost more than the
+    pass it saved (measured on (128, 16, 32, 32))."""
+    return u.dtype in (torch.float32, torch.float64) and u.is_contiguous() and u.shape[2] * u.shape[3] >= 256
+
+
+def _excite_backward(
+    z: torch.Tensor,
+    w1: torch.Tensor,
+    b1: torch.Tensor | None,
+    w2: torch.Tensor,
+    b2: torch.Tensor | None,
+    gate: Callable[[torch.Tensor], torch.Tensor],
+    grad_s: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor | None]]:
+    """Recompute s = sigma(W2 delta(W1 z)) from z (N, C) and back-propagate ``grad_s`` (N, C) by hand.
+
+    Returns s, dL/dz and the gradients of (W1, b1, W2, b2). The products run in the dtype the
+    forward's linears ran in (bf16 under bf16 autocast), as autograd's would; weight gradients are
+    returned in the weights' dtypes and bias gradients are summed in float32 at least.
+    """
+    w1f, w2f = w1.flatten(1), w2.flatten(1)  # (C', C), (C, C')
+    hidden = F.linear(z, w1f, b1).relu_()  # (N, C'), delta
+    s = gate(F.linear(hidden, w2f, b2))  # (N, C), sigma
+    cd = s.dtype  # the compute dtype of the linears
+    grad_a = _GATE_BACKWARD[gate](_as(grad_s, cd), s)  # (N, C), d L / d (W2 h + b2)
+    grad_h = _relu_grad(torch.mm(grad_a, _as(w2f, cd)), hidden)  # (N, C'), through delta
+    grads = [
+        _as(torch.mm(grad_h.t(), _as(z, cd)), w1.dtype).view_as(w1),
+        _bias_grad(grad_h, b1),
+        _as(torch.mm(grad_a.t(), hidden), w2.dtype).view_as(w2),
+        _bias_grad(grad_a, b2),
+    ]
+    grad_z = _as(torch.mm(grad_h, _as(w1f, cd)), z.dtype)  # (N, C)
+    return s, grad_z, grads
+
+
+def _as(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``t`` in ``dtype``, without a dispatch when it already is."""
+    return t if t.dtype == dtype else t.to(dtype)
+
+
+def _bias_grad(grad: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor | None:
+    """sum_n grad (N, K) -> (K,), accumulated in float32 at least, in the bias's dtype."""
+    if bias is None:
+        return None
+    if grad.dtype in (torch.float32, torch.float64):
+        return _as(grad.sum(0), bias.dtype)
+    return _as(grad.sum(0, dtype=torch.float32), bias.dtype)
+
+
+def _excite_backward_autograd(
+    z: torch.Tensor,
+    w1: torch.Tensor,
+    b1: torch.Tensor | None,
+    w2: torch.Tensor,
+    b2: torch.Tensor | None,
+    gate: Callable[[torch.Tensor], torch.Tensor],
+    grad_s: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor | None]]:
+    """:func:`_excite_backward` by autograd, for a gate with no hand-written derivative."""
+    with torch.enable_grad():
+        leaves = [t.detach().requires_grad_() if t is not None else None for t in (z, w1, b1, w2, b2)]
+        s = excite(*leaves, gate)
+        wanted = [t for t in leaves if t is not None]
+        found = iter(torch.autograd.grad(s, wanted, grad_s))
+    grads = [next(found) if t is not None else None for t in leaves]
+    return s.detach(), grads[0], grads[1:]
 
 
 def fusable(se: SqueezeExcite) -> bool:

@@ -73,3 +73,32 @@ def test_bottleneck_compiles_in_one_graph(gate: str) -> None:
         fast = _fast(block, prepack=False)
         got = torch.compile(fast, fullgraph=True, dynamic=False)(x.to(memory_format=torch.channels_last))
     torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("gate", ["sigmoid", "tanh", "relu"])
+def test_bottleneck_bf16_tail_within_tolerance(gate: str) -> None:
+    """The bf16 fast block (unpacked here without native bf16) stays within bf16 rounding of fp32 eager."""
+    torch.manual_seed(0)
+    block = randomize_bn(Bottleneck(64, 64, mid=16, se=SEConfig(reduction=4, gate=gate))).eval()
+    x = torch.randn(2, 64, 8, 8)
+    with torch.no_grad():
+        ref = block(x)
+        fast = _fast(block, prepack=packing_supported(torch.bfloat16)).to(torch.bfloat16)
+        got = fast(x.to(dtype=torch.bfloat16, memory_format=torch.channels_last)).float()
+    assert fast.pool_before_last
+    torch.testing.assert_close(got, ref, atol=0.05, rtol=0.02)
+
+
+def test_known_gates_run_in_place_on_the_pre_activation() -> None:
+    """sigma of a known gate is applied in place (no module call); s is still the eager block's."""
+    torch.manual_seed(0)
+    block = randomize_bn(Bottleneck(64, 64, mid=16, se=SEConfig(reduction=4))).eval()
+    fast = _fast(block, prepack=False)
+    calls = []
+    fast.se.gate.register_forward_hook(lambda *args: calls.append(1))
+    y = torch.randn(2, 16, 8, 8)
+    with torch.no_grad():
+        s = fast._excitation_from_input(y)
+        assert not calls
+        ref = block.se.excitation(block.conv3(y)).flatten(1)
+    torch.testing.assert_close(s, ref, atol=1e-5, rtol=1e-5)

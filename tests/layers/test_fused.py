@@ -94,3 +94,77 @@ def test_blocks_route_standard_placement_through_fused_op() -> None:
     out = block(x)
     assert out.grad_fn is not None and "SEResidual" in type(out.grad_fn).__name__
     assert isinstance(block.se, nn.Module)
+
+
+def _leaves(gen: torch.Generator, n: int, c: int, size: int, channels_last: bool, bias: bool) -> tuple:
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+
+    def t(*shape: int, fmt: torch.memory_format = torch.contiguous_format) -> torch.Tensor:
+        x = torch.randn(*shape, dtype=torch.float64, generator=gen).to(memory_format=fmt)
+        return x.requires_grad_()
+
+    u, shortcut = t(n, c, size, size, fmt=fmt), t(n, c, size, size, fmt=fmt)
+    w1, w2 = t(2, c, 1, 1), t(c, 2, 1, 1)
+    return (u, shortcut, w1, w2, *((t(2), t(c)) if bias else ()))
+
+
+def _apply(gate):
+    def fn(u, shortcut, w1, w2, *b):
+        b1, b2 = b if b else (None, None)
+        return SEResidual.apply(u, shortcut, gate, w1, b1, w2, b2)
+
+    return fn
+
+
+@pytest.mark.parametrize(
+    ("gate", "size", "channels_last"),
+    [
+        (torch.relu, 3, False),  # hand-written ReLU-gate derivative
+        (lambda a: torch.sigmoid(a) * 2.0, 3, False),  # no hand-written derivative: autograd
+        (torch.sigmoid, 16, False),  # NCHW, 16 x 16: sum_hw(g u) as a batched dot product
+        (torch.sigmoid, 16, True),  # channels_last: multiply and sum
+    ],
+    ids=["relu-gate", "unknown-gate", "nchw-dot", "channels-last"],
+)
+def test_se_residual_gradcheck_routes(gate, size: int, channels_last: bool) -> None:
+    gen = torch.Generator().manual_seed(2)
+    leaves = _leaves(gen, 2, 3, size, channels_last, bias=True)
+    assert torch.autograd.gradcheck(_apply(gate), leaves)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_scale_add_relu_gradcheck_layouts(channels_last: bool) -> None:
+    gen = torch.Generator().manual_seed(3)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    u = torch.randn(2, 3, 16, 16, dtype=torch.float64, generator=gen).to(memory_format=fmt).requires_grad_()
+    s = torch.rand(2, 3, 1, 1, dtype=torch.float64, generator=gen, requires_grad=True)
+    shortcut = torch.randn(2, 3, 16, 16, dtype=torch.float64, generator=gen, requires_grad=True)
+    assert torch.autograd.gradcheck(ScaleAddReLU.apply, (u, s, shortcut))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("gate", ["sigmoid", "tanh"])
+def test_se_residual_under_bf16_autocast_as_close_as_autograd(gate: str, channels_last: bool) -> None:
+    """Under bf16 autocast, the fused op's output and gradients are as close to the float32 ones
+    as autograd of the eager form under the same autocast (bf16 rounding, including ReLU mask
+    flips near 0, moves both); weight gradients stay float32."""
+    torch.manual_seed(0)
+    se = SqueezeExcite(32, SEConfig(reduction=4, gate=gate))
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    u0 = torch.randn(4, 32, 16, 16).to(memory_format=fmt)
+    sc0 = torch.randn(4, 32, 16, 16).to(memory_format=fmt)
+    grad = torch.randn(4, 32, 16, 16)
+    results = []
+    for fn, bf16 in ((_plain, False), (_plain, True), (se_residual, True)):
+        u, sc = u0.clone().requires_grad_(), sc0.clone().requires_grad_()
+        se.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = fn(se, u.bfloat16() if bf16 else u, sc.bfloat16() if bf16 else sc)
+        out.float().backward(grad)
+        results.append([out.float().detach(), u.grad, sc.grad, *(p.grad for p in se.parameters())])
+        assert all(p.grad.dtype == torch.float32 for p in se.parameters())
+    for want, eager, fused in zip(*results, strict=True):
+        scale = want.abs().max()
+        eager_err = ((eager.float() - want).abs().max() / scale).item()
+        fused_err = ((fused.float() - want).abs().max() / scale).item()
+        assert fused_err <= 2 * eager_err + 0.01, (fused_err, eager_err)
