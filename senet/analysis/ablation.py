@@ -29,9 +29,9 @@ from senet.config import ConfigError
 from senet.io import write_atomic
 from senet.spec import ModelSpec
 from senet.train import FitResult, TrainConfig, fit, load_result
-from senet.train.config import cifar100, recipe
 from senet.train.engine import CONFIG
 from senet.train.progress import format_seconds
+from senet.train.recipes import cifar100, recipe
 from senet.train.rundir import folder_lock
 
 GRID_FILE = "grid.json"

@@ -49,10 +49,10 @@ class Variant:
     """The row's own registered SE network (Tables 4-6, 8); a ``plain`` row trains its twin.
     None: the recipe's network (or ``--model``)."""
     recipe: str | None = None
-    """The row's own training recipe (a name of ``senet.train.config.RECIPES``), as each CIFAR
+    """The row's own training recipe (a name of ``senet.train.recipes.RECIPES``), as each CIFAR
     baseline is trained "as in its original paper" (Tables 4-5). None: the command's recipe."""
     cifar100: bool = False
-    """Train on CIFAR-100 (Table 5): the recipe with ``senet.train.config.cifar100``'s changes."""
+    """Train on CIFAR-100 (Table 5): the recipe with ``senet.train.recipes.cifar100``'s changes."""
     input_size: int | None = None
     """Train and test at this input size (Table 8's SENet-154 at 320 px). None: the recipe's."""
     paper: tuple[float, ...] | None = None

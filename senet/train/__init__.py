@@ -7,8 +7,9 @@
 
 from senet.config import ConfigError
 from senet.train.checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from senet.train.config import RECIPES, TrainConfig, cifar100, recipe
+from senet.train.config import TrainConfig
 from senet.train.engine import FitResult, NonFiniteLossError, evaluate, fit, train_one_epoch
+from senet.train.recipes import RECIPES, cifar100, recipe
 from senet.train.rundir import load_result
 
 __all__ = [

@@ -13,7 +13,8 @@ from typing import Any
 
 from senet.config import ConfigError, merge, read_file, to_dict
 from senet.options import add_file_options, add_options, given, resolve
-from senet.train.config import RECIPES, TrainConfig, recipe
+from senet.train.config import TrainConfig
+from senet.train.recipes import RECIPES, recipe
 
 #: Short flags of earlier versions, kept as aliases of the generated ones.
 DATA_ALIASES: dict[str, list[str]] = {

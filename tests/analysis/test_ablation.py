@@ -18,8 +18,9 @@ from senet.config import ConfigError
 from senet.data import DataConfig
 from senet.layers.se import SEConfig
 from senet.spec import ModelSpec
-from senet.train.config import TrainConfig, recipe
+from senet.train.config import TrainConfig
 from senet.train.engine import CONFIG, RESULT, FitResult
+from senet.train.recipes import recipe
 
 
 def _base(**changes: Any) -> TrainConfig:

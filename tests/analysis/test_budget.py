@@ -10,7 +10,7 @@ from senet.analysis import ablation
 from senet.analysis.budget import Budget
 from senet.analysis.presets import preset
 from senet.config import ConfigError
-from senet.train.config import recipe
+from senet.train.recipes import recipe
 
 
 def test_parse_forms_and_errors() -> None:

@@ -11,7 +11,8 @@ from senet.analysis import ablation
 from senet.analysis.presets import PRESETS, preset
 from senet.api import create_model
 from senet.config import ConfigError
-from senet.train.config import TrainConfig, recipe
+from senet.train.config import TrainConfig
+from senet.train.recipes import recipe
 
 
 def _plan(name: str, base: TrainConfig, tmp_path: Path, **kwargs: object) -> dict[str, TrainConfig]:
