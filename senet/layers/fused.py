@@ -185,9 +185,9 @@ def _excite_backward(
     grad_a = _GATE_BACKWARD[gate](_as(grad_s, cd), s)  # (N, C), d L / d (W2 h + b2)
     grad_h = _relu_grad(torch.mm(grad_a, _as(w2f, cd)), hidden)  # (N, C'), through delta
     grads = [
-        _as(torch.mm(grad_h.t(), _as(z, cd)), w1.dtype).view_as(w1),
+        _like(_as(torch.mm(grad_h.t(), _as(z, cd)), w1.dtype), w1),
         _bias_grad(grad_h, b1),
-        _as(torch.mm(grad_a.t(), hidden), w2.dtype).view_as(w2),
+        _like(_as(torch.mm(grad_a.t(), hidden), w2.dtype), w2),
         _bias_grad(grad_a, b2),
     ]
     grad_z = _as(torch.mm(grad_h, _as(w1f, cd)), z.dtype)  # (N, C)
@@ -197,6 +197,13 @@ def _excite_backward(
 def _as(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """``t`` in ``dtype``, without a dispatch when it already is."""
     return t if t.dtype == dtype else t.to(dtype)
+
+
+def _like(grad: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``grad`` (K, C) in the shape and strides of ``weight`` (K, C, 1, 1): a channels_last weight
+    gets a channels_last gradient, as DistributedDataParallel's buckets expect."""
+    grad = grad.view_as(weight)
+    return grad if grad.stride() == weight.stride() else torch.empty_like(weight).copy_(grad)
 
 
 def _bias_grad(grad: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor | None:

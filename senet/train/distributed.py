@@ -49,8 +49,14 @@ def init(device: str = "auto") -> DistEnv:
     return DistEnv(rank=rank, world_size=world_size, local_rank=local_rank, device=dev)
 
 
-def shutdown() -> None:
+def shutdown(*, finished: bool = False) -> None:
+    """Leave the process group. After a run that ``finished`` on every rank, the ranks meet at a
+    barrier first, so that none tears down its connections while another still uses them (gloo
+    aborts the process then: "terminate called without an active exception"); after an error
+    there is no barrier, which the failed rank would never reach."""
     if dist.is_available() and dist.is_initialized():
+        if finished:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -109,6 +109,7 @@ def fit(
     library call and leaves the process as it was.
     """
     debug_mode = torch.get_deterministic_debug_mode()
+    finished = False
     try:
         with num_threads(config.threads):
             run = setup(config, resume=resume, quiet=quiet, progress=progress)
@@ -117,10 +118,12 @@ def fit(
                 for epoch in range(run.start_epoch, run.config.epochs):
                     metrics = run_epoch(run, epoch)
                     record(run, metrics)
-                return finish(run, metrics)
+                result = finish(run, metrics)
+                finished = True
+                return result
     finally:
         torch.set_deterministic_debug_mode(debug_mode)
-        dist.shutdown()
+        dist.shutdown(finished=finished)
 
 
 def setup(config: TrainConfig, *, resume: bool = False, quiet: bool = False, progress: bool = True) -> Run:

@@ -168,3 +168,15 @@ def test_se_residual_under_bf16_autocast_as_close_as_autograd(gate: str, channel
         eager_err = ((eager.float() - want).abs().max() / scale).item()
         fused_err = ((fused.float() - want).abs().max() / scale).item()
         assert fused_err <= 2 * eager_err + 0.01, (fused_err, eager_err)
+
+
+def test_weight_gradients_keep_the_weights_strides() -> None:
+    """DDP buckets expect each gradient in its parameter's layout (channels_last SE weights too)."""
+    from senet.layers.fused import se_residual
+    from senet.layers.se import SEConfig, SqueezeExcite
+
+    se = SqueezeExcite(64, SEConfig()).to(memory_format=torch.channels_last)
+    u = torch.randn(2, 64, 4, 4).to(memory_format=torch.channels_last).requires_grad_()
+    se_residual(se, u, torch.randn_like(u)).sum().backward()
+    for w in (se.fc1.weight, se.fc2.weight):
+        assert w.grad is not None and w.grad.stride() == w.stride()
