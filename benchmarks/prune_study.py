@@ -24,14 +24,17 @@ import dataclasses
 import functools
 import itertools
 import json
+import math
 import os
 import subprocess
 import sys
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import torch
 
 from senet.api import load_weights
+from senet.commands.compare import T95
 from senet.data import DataConfig, build_loaders
 from senet.prune import PruneConfig, prune
 from senet.train.rundir import weights_source
@@ -212,6 +215,38 @@ def table(out: Path, tune_label: str = "1-epoch") -> str:
     return "\n".join(lines)
 
 
+def paired(out: Path) -> str:
+    """Per-seed differences of se to l1 and to random (paired: the same trained network and fine-tune
+    seed), after the fine-tune with the 95% half-width of Student's t over the seeds, and before."""
+    cell = {(r["key"]["seed"], r["key"]["criterion"], r["key"]["ratio"]): r for r in read(out)}
+    lines = ["| ratio | after fine-tune: se - l1 | after fine-tune: se - random | before: se - l1 | before: se - random |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for ratio in RATIOS:
+        row = [str(ratio)]
+        for phase, other in itertools.product(("after", "before"), ("l1", "random")):
+            seeds = sorted(s for s, c, p in cell if c == "se" and p == ratio and (s, other, p) in cell)
+            ds = [round(cell[s, "se", ratio][phase] - cell[s, other, ratio][phase], 2) for s in seeds]
+            row.append(spread(ds, digits=2 if phase == "after" else 1, interval=phase == "after"))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def spread(ds: list[float], digits: int, interval: bool) -> str:
+    """``d0, d1, ... (mean ± t95 * sd / sqrt(n))``; the interval needs two seeds."""
+    shown = ", ".join(signed(d, digits) for d in ds)
+    if not interval or len(ds) < 2:
+        return shown
+    m = mean(ds)
+    half = T95.get(len(ds) - 1, 1.96) * math.sqrt(sum((d - m) ** 2 for d in ds) / (len(ds) - 1) / len(ds))
+    return f"{shown} ({signed(m, 2)} ± {half:.2f})"
+
+
+def signed(x: float, digits: int) -> str:
+    """``x`` with its sign, halves rounded away from zero (the accuracies have two decimals)."""
+    d = Decimal(str(round(x, 4))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return f"{0.0:.{digits}f}" if d == 0 else f"{d:+}"
+
+
 def mean(xs: list[float]) -> float:
     return sum(xs) / len(xs)
 
@@ -255,6 +290,9 @@ def main() -> int:
     parser.add_argument("--data-root", default=None, help="default: the dataset's folder in ../shared/data")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     parser.add_argument("--table", action="store_true", help="only print the table and write the plot")
+    parser.add_argument(
+        "--paired", action="store_true", help="also print the per-seed se - l1 / se - random table"
+    )
     parser.add_argument("--plot", type=Path, default=None, help="default: docs/img/prune_study[_DATASET].png")
     args = parser.parse_args()
     setting = SETTINGS[args.dataset]
@@ -263,6 +301,8 @@ def main() -> int:
     if not args.table:
         study(setting, args.out, args.data_root or str(setting.data.root), tuple(args.seeds))
     print(table(args.out, setting.tune_label))
+    if args.paired:
+        print(paired(args.out))
     try:
         plot(args.out, args.plot, setting.metric)
         print(f"plot: {args.plot}")
