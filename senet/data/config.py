@@ -65,6 +65,9 @@ class DataConfig:
     else round(input_size / 0.875)."""
     ten_crop: bool = False
     """Evaluate folders on 10 crops (4 corners + centre, and their mirrors)."""
+    eval_flip: bool = False
+    """Evaluate tensor datasets on each image and its mirror image, scoring the mean of the two
+    softmax outputs (test-time flip, as the fastest CIFAR trainers do; folders: ten_crop)."""
     workers: int = 2
     """DataLoader worker processes for folder data (0: decode in the main process)."""
     skip_bad_images: bool = False
@@ -134,6 +137,8 @@ class DataConfig:
             raise DataError(
                 f"DataConfig.augment: {self.augment!r} applies to tensor datasets, not {self.dataset!r}"
             )
+        if self.eval_flip and not tensor:
+            raise DataError("DataConfig.eval_flip applies to tensor datasets; folders have ten_crop")
         if tensor and (self.ten_crop or self.eval_resize is not None):
             raise DataError("DataConfig.ten_crop / eval_resize apply to folder/filelist data only")
         custom = (self.mean, self.std, self.interpolation, self.channel_order, self.value_scale)

@@ -1,7 +1,7 @@
 """Loaders yielding normalised (images, labels) batches on the training device, and :func:`build_loaders`.
 
 Both loader kinds share one contract (:class:`Loader`): iterate for ``(images, labels)`` -- images float32
-(N, C, H, W) normalised, or (N, 10, C, H, W) for a ten-crop eval loader, labels int64 (N,), both on
+(N, C, H, W) normalised, or (N, V, C, H, W) for an eval loader of V views (ten crops, or eval_flip's 2), labels int64 (N,), both on
 ``device``; ``len(loader)`` batches per epoch; ``set_epoch(e)`` before each epoch makes the order and the
 augmentation a pure function of (seed, e, rank) -- iterating does not advance the epoch by itself.
 The last partial batch of an epoch is kept (it is smaller; nothing is dropped).
@@ -59,12 +59,13 @@ class TensorLoader:
 
     def __init__(
         self, split: TensorSplit, *, batch_size: int, device: torch.device, train: bool, augment: BatchAugment,
-        seed: int, rank: int, world_size: int,
+        seed: int, rank: int, world_size: int, eval_flip: bool = False,
     ) -> None:  # fmt: skip
         pad = augment.pad if train and augment.mode in ("crop", "cifar") else 0
         self.images = pad_uint8(split.images, pad).to(device)  # (N, C, H + 2 pad, W + 2 pad) uint8
         self.labels = split.labels.to(device)  # (N,) int64
         self.batch_size, self.train, self.augment, self.epoch = batch_size, train, augment, 0
+        self.eval_flip = eval_flip and not train  # eval batches (B, 2, C, H, W): each image and its mirror
         self.shard = Shard(len(split), train, seed, rank, world_size)
         self.num_samples = self.shard.size
 
@@ -90,6 +91,8 @@ class TensorLoader:
         for chunk in index.split(self.batch_size):
             batch = self.images[chunk]
             images = self.augment(batch, generator) if self.train else self.augment.normalize(batch)
+            if self.eval_flip:
+                images = torch.stack([images, images.flip(-1)], 1)  # (B, 2, C, H, W)
             yield images, self.labels[chunk]
 
 
@@ -306,7 +309,9 @@ def build_loaders(
             config.resolved_augment(), size, config.resolved_pad(), config.cutout, normalize
         )
         train_loader = TensorLoader(train, batch_size=batch_size, train=True, augment=augment, **common)
-        val_loader = TensorLoader(val, batch_size=eval_bs, train=False, augment=augment, **common)
+        val_loader = TensorLoader(
+            val, batch_size=eval_bs, train=False, augment=augment, eval_flip=config.eval_flip, **common
+        )
         info = DataInfo(
             num_classes=len(train.classes), in_chans=int(train.images.shape[1]), classes=list(train.classes), input_size=size,
             mean=mean, std=std, eval_resize=config.resolved_eval_resize(), num_train=len(train), num_val=len(val),
@@ -347,7 +352,8 @@ def load_image(path: str | Path, info: DataInfo) -> torch.Tensor:
 
 
 def forward_eval(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """Logits (N, K) for an eval batch; a ten-crop batch (N, 10, C, H, W) gives log of the crops' mean softmax."""
+    """Logits (N, K) for an eval batch; a batch of views (N, V, C, H, W) (ten crops, or an image and
+    its mirror) gives the log of the views' mean softmax."""
     if images.dim() == 4:
         return model(images)
     n, k = images.shape[:2]

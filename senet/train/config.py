@@ -20,7 +20,7 @@ from senet.data import DataConfig
 from senet.spec import ModelSpec, from_legacy
 
 Optimizer = Literal["sgd", "adamw"]
-Schedule = Literal["step", "multistep", "cosine", "constant"]
+Schedule = Literal["step", "multistep", "cosine", "linear", "constant"]
 Amp = Literal["none", "bf16", "fp16"]
 
 
@@ -68,7 +68,8 @@ class TrainConfig:
     """L2 weight decay."""
     schedule: Schedule = "multistep"
     """Learning-rate schedule, set every iteration: step (x gamma every step_size epochs),
-    multistep (x gamma at each milestone), cosine or constant."""
+    multistep (x gamma at each milestone), cosine, linear (to zero at the end, after the warm-up:
+    with warmup_epochs the one-cycle shape of Smith & Topin 2017 and Page 2018) or constant."""
     step_size: int = 30
     """Epochs between drops of the step schedule."""
     milestones: tuple[float, ...] = (0.5, 0.75)

@@ -47,7 +47,7 @@ from senet.train.loop import (
     topk_correct,
     train_one_epoch,
 )
-from senet.train.models import build_model, model_complexity
+from senet.train.models import build_model, init_from_data, model_complexity
 from senet.train.optim import build_optimizer, build_scheduler
 from senet.train.progress import Tracked, format_seconds
 from senet.train.rundir import CONFIG, RESULT, FitResult, RunFolderError, load_result
@@ -181,6 +181,8 @@ def _build(config: TrainConfig, env: dist.DistEnv, *, resume: bool) -> Run:
     say = (lambda text: print(text, file=sys.stderr)) if env.is_main else None
     found = ckpt.load_newest(run_dir, say=say) if resume else None
     model = build_model(config, info, found.network if found else None).to(env.device)
+    if found is None and config.weights is None:
+        init_from_data(model, train_loader)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(config, model)

@@ -208,7 +208,7 @@ def evaluate(
 ) -> dict[str, float]:
     """Top-1 / top-5 accuracy (%) and mean cross-entropy over ``loader`` (summed over processes).
 
-    Batches of shape (N, 10, C, H, W) (10-crop evaluation) are scored on the mean of the crops'
+    Batches of shape (N, V, C, H, W) (ten crops, or an image and its mirror) are scored on the mean of the views'
     softmax outputs (:func:`senet.data.forward_eval`).
     """
     env = env or dist.DistEnv(0, 1, 0, next(model.parameters()).device)

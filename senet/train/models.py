@@ -7,6 +7,7 @@ The :class:`senet.spec.ModelSpec` in ``config.model`` gives the registered name 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -48,6 +49,19 @@ def build_model(config: TrainConfig, info: DataInfo, network: dict[str, Any] | N
         init_weights(model.get_submodule(head))
         print(f"{head}: classifier re-initialised (the weights' classes are not the data's)", file=sys.stderr)
     return _frozen(config, model)
+
+
+def init_from_data(model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> bool:
+    """Data-dependent initialisation of a fresh network: one with an ``init_from_data(images)``
+    method (:class:`senet.models.fastnet.FastNet`'s whitened stem) is given the first training
+    batch (N, C, H, W). Returns whether it had one. The loaders' order and augmentation depend on
+    (seed, epoch) only, so reading this batch changes nothing that follows."""
+    init = getattr(model, "init_from_data", None)
+    if not callable(init):
+        return False
+    images, _ = next(iter(loader))
+    init(images)
+    return True
 
 
 def _frozen(config: TrainConfig, model: nn.Module) -> nn.Module:

@@ -91,6 +91,9 @@ def lr_factor(config: TrainConfig, iters_per_epoch: int) -> Callable[[int], floa
         if config.schedule == "cosine":
             span = max(epochs - warmup, 1e-8)
             return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (t - warmup) / span)))
+        if config.schedule == "linear":
+            span = max(epochs - warmup, 1e-8)
+            return max(0.0, 1.0 - (t - warmup) / span)
         return 1.0
 
     return factor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import pickle
 from pathlib import Path
@@ -115,6 +116,20 @@ def test_cifar_pixel_layout(tmp_path: Path) -> None:
     raw = (images * torch.tensor(info.std).view(1, 3, 1, 1) + torch.tensor(info.mean).view(1, 3, 1, 1)) * 255
     expected = torch.from_numpy(batch[b"data"].reshape(-1, 3, 32, 32)).float()  # rows of R, G, B planes
     assert torch.allclose(raw, expected, atol=1e-3)
+
+
+def test_eval_flip_yields_each_image_and_its_mirror(tmp_path: Path) -> None:
+    write_cifar(tmp_path / "cifar-10-batches-py")
+    config = DataConfig(dataset="cifar10", root=str(tmp_path))
+    _, plain, _ = build_loaders(config, batch_size=4)
+    _, flipped, _ = build_loaders(dataclasses.replace(config, eval_flip=True), batch_size=4)
+    (images, labels), (views, same) = next(iter(plain)), next(iter(flipped))
+    assert views.shape == (4, 2, 3, 32, 32) and torch.equal(labels, same)
+    assert torch.equal(views[:, 0], images) and torch.equal(views[:, 1], images.flip(-1))
+    train, _, _ = build_loaders(dataclasses.replace(config, eval_flip=True), batch_size=4)
+    assert next(iter(train))[0].dim() == 4  # training batches keep one view
+    with pytest.raises(DataError, match="eval_flip applies to tensor datasets"):
+        DataConfig(dataset="folder", root=str(tmp_path), eval_flip=True)
 
 
 def test_missing_cifar_batch(tmp_path: Path) -> None:

@@ -84,6 +84,39 @@ def test_lr_schedules() -> None:
     cos = lr_factor(base.replace(schedule="cosine", warmup_epochs=2), iters_per_epoch=1)
     assert cos(0) == pytest.approx(0.5) and cos(2) == pytest.approx(1.0) and cos(6) == pytest.approx(0.5)
     assert math.isclose(cos(10), 0.0, abs_tol=1e-12)
+    lin = lr_factor(base.replace(schedule="linear", warmup_epochs=2), iters_per_epoch=1)
+    assert [lin(i) for i in (0, 1, 2, 6)] == [0.5, 1.0, 1.0, pytest.approx(0.5)]
+    assert lin(10) == 0.0 and lin(9) == pytest.approx(1 / 8)
+
+
+def test_evaluate_scores_views_on_their_mean_softmax() -> None:
+    from senet.train.loop import evaluate
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 5))
+    images, labels = torch.randn(6, 3, 4, 4), torch.randint(0, 5, (6,))
+    views = torch.stack([images, images.flip(-1)], 1)  # what an eval_flip loader yields
+    got = evaluate(model, [(views, labels)])
+    with torch.no_grad():  # the mean of the two softmax outputs, computed here independently
+        probs = (model(images).softmax(-1) + model(images.flip(-1)).softmax(-1)) / 2
+    assert got["val_loss"] == pytest.approx(
+        torch.nn.functional.nll_loss(probs.log(), labels).item(), rel=1e-5
+    )
+    assert got["top1"] == pytest.approx(100 * (probs.argmax(-1) == labels).float().mean().item())
+
+
+def test_a_fresh_run_gives_data_dependent_inits_the_first_batch() -> None:
+    from senet.train.models import init_from_data
+
+    seen = []
+
+    class Whitened(torch.nn.Linear):
+        def init_from_data(self, images: torch.Tensor) -> None:
+            seen.append(images)
+
+    batches = [(torch.full((2, 3), float(i)), torch.zeros(2)) for i in range(3)]
+    assert init_from_data(Whitened(3, 1), batches) and len(seen) == 1 and seen[0].eq(0).all()
+    assert not init_from_data(torch.nn.Linear(3, 1), batches)
 
 
 def test_frozen_bn_in_the_last_epochs(tmp_path) -> None:
