@@ -27,6 +27,7 @@ from senet.models.cifar import (
     CifarResNet,
 )
 from senet.models.common import replace_config
+from senet.models.fastnet import FASTNET, FastNet
 from senet.models.inception import BNInception, BNInceptionConfig
 from senet.models.inception_resnet import InceptionResNetConfig, InceptionResNetV2
 from senet.models.mobile import MobileNetConfig, MobileNetV1, ShuffleNetConfig, ShuffleNetV1
@@ -57,6 +58,7 @@ FAMILY_LABELS: dict[type[nn.Module], str] = {
     BNInception: "BN-Inception",
     InceptionResNetV2: "Inception-ResNet-v2",
     VGG: "VGG",
+    FastNet: "FastNet",
 }
 
 
@@ -163,6 +165,10 @@ PAIRS: tuple[Pair, ...] = (
     Pair("wrn16_8_cifar", CifarResNet, WRN16_8, 32,
          "Wide ResNet WRN-16-8 for CIFAR (Zagoruyko & Komodakis: 11.0M params).",
          _cifar_se("WRN-16-8", " (Tables 4-5).")),
+    # Issue 16's short-budget CIFAR network (airbench94's layout, Jordan 2024; not in the paper).
+    Pair("fastnet_cifar", FastNet, FASTNET, 32,
+         "FastNet for CIFAR (airbench94's layout at 3/4 width, whitened 2x2 stem): the plain twin of se_fastnet_cifar.",
+         "SE-FastNet for CIFAR: SE (r = 16) after the last GELU of each of the three conv groups."),
     Pair("shake_shake26_2x96d_cifar", ShakeResNet, SHAKE26_2X96D, 32,
          "Shake-Shake-Image 26 2x96d for CIFAR-10 (Gastaldi 2017: 26.2M params).",
          "SE-Shake-Shake 26 2x96d (Table 4): SE (r = 16) on the mixed residual of every block."),

@@ -1,0 +1,61 @@
+"""FastNet (issue 16's short-budget CIFAR network): layout, SE placement, whitened stem."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import senet
+from senet.complexity import complexity
+from senet.layers.se import SqueezeExcite
+from senet.models.fastnet import AIRBENCH94, FastNet
+
+
+def test_pair_counts_are_pinned() -> None:
+    # docs/models.md records these; airbench94's widths cost 3.6x the multiply-adds
+    se, plain = complexity("se_fastnet_cifar", 32), complexity("fastnet_cifar", 32)
+    assert (se.params, plain.params) == (1_123_299, 1_113_336)
+    assert (se.macs, plain.macs) == (69_123_744, 69_070_368)
+    assert FastNet(AIRBENCH94) is not None
+
+
+def test_twin_shares_every_parameter_but_the_se_blocks() -> None:
+    se, plain = senet.create_model("se_fastnet_cifar"), senet.create_model("fastnet_cifar")
+    se_keys = {k for k in se.state_dict() if ".se." not in k}
+    assert se_keys == set(plain.state_dict())
+    blocks = [m for m in se.modules() if isinstance(m, SqueezeExcite)]
+    assert [b.channels for b in blocks] == [48, 192, 192]  # one per conv group, on its C channels
+
+
+def test_spatial_sizes_follow_the_groups() -> None:
+    model = senet.create_model("se_fastnet_cifar").eval()
+    sizes = []
+    hooks = [
+        g.register_forward_hook(lambda m, i, o: sizes.append(tuple(o.shape[1:]))) for g in model.features
+    ]
+    with torch.no_grad():
+        logits = model(torch.randn(2, 3, 32, 32))
+    for h in hooks:
+        h.remove()
+    assert sizes == [(48, 15, 15), (192, 7, 7), (192, 3, 3)] and logits.shape == (2, 10)
+
+
+def test_whitened_stem_decorrelates_patches() -> None:
+    torch.manual_seed(0)
+    mix = torch.tensor([[1.0, 0.8, 0.1], [0.0, 0.6, 0.5], [0.0, 0.0, 0.3]])
+    smooth = F.avg_pool2d(torch.randn(64, 3, 34, 34), 3, stride=1)  # correlated neighbours
+    images = torch.einsum("dc,nchw->ndhw", mix, smooth)  # and correlated channels
+    model = senet.create_model("fastnet_cifar")
+    model.init_from_data(images, eps=1e-9)  # eps only guards tiny eigenvalues
+    out = model.stem(images)  # (N, 24, 31, 31): v_1, -v_1, v_2, -v_2, ...
+    features = out[:, 0::2].transpose(0, 1).flatten(1)  # the 12 whitening filters
+    cov = torch.cov(features.double())  # an independent estimate of the outputs' covariance
+    assert torch.allclose(cov, torch.eye(12, dtype=torch.float64), atol=0.02)
+    assert torch.equal(out[:, 1::2], -out[:, 0::2]) and not model.stem.bias.any()
+
+
+def test_whitening_refuses_a_stem_wider_than_its_filters() -> None:
+    model = senet.create_model("fastnet_cifar", in_chans=1)  # 1 x 2 x 2 patches: 8 filters
+    with pytest.raises(ValueError, match="at most 8 whitening filters"):
+        model.init_from_data(torch.randn(4, 1, 32, 32))
