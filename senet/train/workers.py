@@ -74,7 +74,7 @@ def stop_on_signals() -> Iterator[None]:
         yield
     finally:
         for s, old in before.items():
-            signal.signal(s, old)
+            signal.signal(s, old if old is not None else signal.SIG_DFL)  # None: set outside Python
 
 
 def train_in_processes(configs: Sequence[TrainConfig], *, jobs: int, quiet: bool) -> list[FitResult]:
