@@ -14,6 +14,7 @@ Exit codes of the command line:
 2     bad input: an option, configuration, data, weights file or output path
 3     training stopped on a non-finite loss or weights (the last good checkpoint is kept)
 130   interrupted (Ctrl-C)
+143   stopped by SIGTERM (``senet train --jobs N``: 128 + the signal, its workers ended)
 ====  =========================================================================
 """
 
@@ -27,7 +28,7 @@ EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_NON_FINITE, EXIT_INTERRUPTED = 0, 1, 2, 3, 1
 EXIT_CODES_HELP = (
     "exit codes: 0 success; 1 unexpected error (a bug: traceback printed); 2 bad input (an option, "
     "configuration, data, weights file or output path: one line naming it); 3 training stopped on "
-    "non-finite values; 130 interrupted"
+    "non-finite values; 130 interrupted; 143 stopped by SIGTERM"
 )
 
 

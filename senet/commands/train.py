@@ -10,6 +10,8 @@ compares top-1 / top-5 accuracy (mean and spread over the seeds), parameters, GF
 noise; the training and validation curves of the runs (Fig. 4) are drawn into the comparison's
 folder (``curves.png``, ``.json``, ``.csv``). ``--resume RUN`` continues a stopped run; ``--out
 RUN`` refuses a folder that holds another run unless ``--overwrite`` (which moves it aside).
+With ``--jobs N`` a SIGTERM or Ctrl-C ends every worker process, lists the runs stopped (each
+continues with ``--resume``) and exits with 128 + the signal (143, 130): :mod:`senet.train.workers`.
 """
 
 from __future__ import annotations
@@ -17,11 +19,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import multiprocessing
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from senet.analysis.curves import read_curves, write_or_note
@@ -32,6 +32,7 @@ from senet.train.cli import add_train_args, config_from_args, model_given
 from senet.train.config import TrainConfig
 from senet.train.engine import CONFIG, FitResult, NonFiniteLossError, fit
 from senet.train.models import plain_twin
+from senet.train.workers import Stopped, stop_report, train_in_processes
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -87,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     except NonFiniteLossError as err:
         print(f"senet train: {err}", file=sys.stderr)
         return 3
+    except Stopped as stop:  # reported by _compare
+        return stop.exit_code
     if int(os.environ.get("RANK", "0")) != 0:
         return 0  # under torchrun only rank 0 reports
     if compared:
@@ -150,10 +153,11 @@ def _compare(args: argparse.Namespace) -> list[FitResult]:
         )
     if jobs == 1:
         return [fit(config, quiet=args.quiet) for config in configs]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(configs)), mp_context=context) as pool:
-        futures = [pool.submit(fit, config, quiet=args.quiet, progress=False) for config in configs]
-        return [future.result() for future in futures]
+    try:
+        return train_in_processes(configs, jobs=jobs, quiet=args.quiet)
+    except Stopped as stop:  # SIGTERM / Ctrl-C: the workers were ended; say what is left and how to go on
+        print(stop_report(stop, configs), file=sys.stderr)
+        raise
 
 
 def draw_curves(results: list[FitResult], *, quiet: bool = False) -> list[Path]:

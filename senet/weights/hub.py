@@ -9,7 +9,9 @@ Each URL is fetched by ``torch.hub.download_url_to_file`` (a progress bar on a t
 at the start and the end in a log; the file-name hash prefix checked while reading) into a temporary name next to the target; the full sha256 is then
 checked where it is known, and only a verified file is renamed to its final name. A failed or
 truncated transfer, or a file with the wrong hash, leaves nothing under the final name, and the
-next mirror is tried.
+next mirror is tried. A mirror that does not answer (no byte for :data:`TIMEOUT_SECONDS`, while
+connecting or while reading) counts as failed too: torch.hub's downloader takes no timeout, so the
+socket module's default timeout is set around it (process-wide while the download runs).
 """
 
 from __future__ import annotations
@@ -18,15 +20,21 @@ import hashlib
 import http.client
 import os
 import re
+import socket
 import sys
 import time
+import urllib.error
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch.hub
 
 from senet.errors import SenetError
+
+TIMEOUT_SECONDS = 30.0
+"""How long a mirror may stay silent (connecting, or between two reads) before it counts as failed."""
 
 
 class PretrainedUnavailableError(SenetError):
@@ -74,6 +82,22 @@ def _terminal() -> bool:
         return False
 
 
+@contextmanager
+def socket_timeout(seconds: float) -> Iterator[None]:
+    """New sockets time out after ``seconds`` of silence inside (the process-wide default, restored)."""
+    before = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(before)
+
+
+def _timed_out(err: BaseException) -> bool:
+    reason = err.reason if isinstance(err, urllib.error.URLError) else err
+    return isinstance(reason, TimeoutError)
+
+
 def _describe(err: BaseException) -> str:
     if isinstance(err, RuntimeError):  # torch.hub's prefix check while reading
         return f"the downloaded file does not match its hash ({err})"
@@ -89,8 +113,10 @@ def fetch_file(
     sha256: str | None = None,
     cache: str | Path | None = None,
     progress: bool = True,
+    timeout: float = TIMEOUT_SECONDS,
 ) -> Path:
-    """The verified local copy of ``filename``: the cached one, else the first mirror that works.
+    """The verified local copy of ``filename``: the cached one, else the first mirror that works
+    (one silent for ``timeout`` seconds has failed).
 
     A cached file with the wrong hash is an error (it is not replaced silently); a download with
     the wrong hash is discarded and the next URL tried. When every URL fails the error lists
@@ -116,9 +142,10 @@ def fetch_file(
             if lines:
                 print(f"downloading {filename} from {url}", file=sys.stderr, flush=True)
             tic = time.perf_counter()
-            torch.hub.download_url_to_file(
-                url, str(partial), hash_prefix=prefix, progress=progress and not lines
-            )
+            with socket_timeout(timeout):
+                torch.hub.download_url_to_file(
+                    url, str(partial), hash_prefix=prefix, progress=progress and not lines
+                )
             check_file(partial, sha256, prefix)
             os.replace(partial, path)  # atomic: the final name only ever holds a verified file
             if lines:
@@ -127,7 +154,8 @@ def fetch_file(
                       f"verified, at {path}", file=sys.stderr, flush=True)  # fmt: skip
             return path
         except (OSError, RuntimeError, http.client.HTTPException, PretrainedUnavailableError) as err:
-            failures.append(f"  {url}: {_describe(err)}")
+            why = f"no answer within {timeout:g} s ({err})" if _timed_out(err) else _describe(err)
+            failures.append(f"  {url}: {why}")
         finally:
             partial.unlink(missing_ok=True)
     tried = "\n".join(failures)

@@ -110,14 +110,37 @@ def parse_lines(text: str, where: str) -> ClassList:
     return checked(wnids, names, where)
 
 
-def read_classes(path: str | Path) -> ClassList:
-    """The class list in a file: JSON (a class index) or text (``WNID name`` lines)."""
+def read_classes(path: str | Path, *, md5: str | None = None) -> ClassList:
+    """The class list in a file: JSON (a class index) or text (``WNID name`` lines); with ``md5``,
+    only a file of that md5. Read once per process while the file stays the same: the list is kept
+    under the file's resolved path, modification time and size, so an edited or replaced file (or
+    another ``$SENET_IMAGENET_CLASSES``) is read again."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
+        info = path.stat()
+    except OSError:
+        return _read(str(path), md5)  # reports why it cannot be read
+    return _read_once(str(path), md5, (str(path.resolve()), info.st_mtime_ns, info.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_once(path: str, md5: str | None, stamp: tuple[str, int, int]) -> ClassList:
+    """:func:`_read`, kept per ``stamp`` (resolved path, mtime in ns, size) of the file."""
+    return _read(path, md5)
+
+
+def _read(path: str, md5: str | None) -> ClassList:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
         raise ConfigError(f"{path}: cannot read the ImageNet class list ({err})") from None
-    return parse_index(text, str(path)) if text.lstrip().startswith("{") else parse_lines(text, str(path))
+    if md5 is not None and hashlib.md5(data).hexdigest() != md5:  # noqa: S324 (the published checksum)
+        raise ConfigError(f"{path}: not the published class index (md5 differs); delete it")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: cannot read the ImageNet class list ({err})") from None
+    return parse_index(text, path) if text.lstrip().startswith("{") else parse_lines(text, path)
 
 
 def from_timm() -> ClassList | None:
@@ -172,9 +195,7 @@ def imagenet_classes(*, download: bool = False, quiet: bool = False) -> ClassLis
         return read_classes(env)
     cached = cache_dir() / INDEX_FILE
     if cached.is_file():
-        if hashlib.md5(cached.read_bytes()).hexdigest() != INDEX_MD5:  # noqa: S324
-            raise ConfigError(f"{cached}: not the published class index (md5 differs); delete it")
-        return read_classes(cached)
+        return read_classes(cached, md5=INDEX_MD5)
     found = from_timm()
     if found is not None:
         return found

@@ -4,6 +4,8 @@ cut short, mirror fallback, and the shared torch.hub cache. Nothing here leaves 
 from __future__ import annotations
 
 import hashlib
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -151,3 +153,23 @@ def test_fetch_by_tag_through_the_registry(
     monkeypatch.setitem(registry.TAGS, entry.tag, entry)
     assert registry.fetch("se_resnet18.local", progress=False) == torch_home / NAME
     assert server.requests == ["/m1/" + NAME, "/m2/" + NAME]
+
+
+def test_a_mirror_that_never_answers_times_out_and_the_next_is_tried(
+    torch_home: Path, server: LocalServer
+) -> None:
+    server.routes["/b/" + NAME] = Route(BODY)
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        mute = f"http://127.0.0.1:{silent.getsockname()[1]}/" + NAME
+        tic = time.monotonic()
+        with pytest.raises(hub.PretrainedUnavailableError, match=r"no answer within 0.3 s"):
+            hub.fetch_file([mute], NAME, sha256=DIGEST, progress=False, timeout=0.3)
+        assert time.monotonic() - tic < 10
+        assert _left(torch_home) == []  # nothing half-downloaded kept
+        path = hub.fetch_file(
+            [mute, server.url("/b/" + NAME)], NAME, sha256=DIGEST, progress=False, timeout=0.3
+        )
+    assert path.read_bytes() == BODY and server.requests == ["/b/" + NAME]
+    assert socket.getdefaulttimeout() is None  # the process-wide default is restored

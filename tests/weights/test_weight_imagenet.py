@@ -182,3 +182,38 @@ def test_models_command_prints_the_class_list(
     assert main(["models", "--imagenet-classes"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[1].split() == ["1", "n01000037", "class", "1"] and out[-1].startswith("(1000 classes")
+
+
+def test_the_list_is_read_once_per_process_until_its_file_changes(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[str] = []
+    read_bytes = Path.read_bytes
+
+    def counting(self: Path) -> bytes:
+        reads.append(self.name)
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    data = json.dumps(synthetic_index()).encode()
+    monkeypatch.setattr(imagenet, "INDEX_MD5", hashlib.md5(data).hexdigest())
+    cached = isolated / "cache" / imagenet.INDEX_FILE
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(data)
+    for _ in range(3):  # e.g. three 1000-class model cards
+        assert imagenet.imagenet_labels(1000)["label_names"][7] == "class 7"
+    assert reads.count(imagenet.INDEX_FILE) == 1  # read and md5-checked once
+    mine = isolated / "mine.txt"
+    rows = list(synthetic_index().values())
+    mine.write_text("\n".join(f"{w} mine {k}" for k, (w, _) in enumerate(rows)))
+    monkeypatch.setenv(imagenet.ENV, str(mine))  # another source named: honoured at once
+    assert imagenet.imagenet_classes().names[5] == "mine 5"
+    assert imagenet.imagenet_classes().names[5] == "mine 5"
+    assert reads.count("mine.txt") == 1
+    mine.write_text("\n".join(f"{w} edited {k}" for k, (w, _) in enumerate(rows)))  # a changed file
+    assert imagenet.imagenet_classes().names[5] == "edited 5"
+    assert reads.count("mine.txt") == 2
+    monkeypatch.delenv(imagenet.ENV)
+    cached.write_bytes(data + b" ")  # a replaced cache file is checked again
+    with pytest.raises(ConfigError, match="not the published class index"):
+        imagenet.imagenet_classes()

@@ -1,0 +1,87 @@
+"""`senet train --jobs 2` on SIGTERM: the parent ends its worker processes, says how to resume, exits 143."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from train_fixtures import PYTHON, subprocess_env
+
+from senet.train.workers import Stopped, stop_on_signals
+
+TINY = ["--set", "data.input_size=8", "--set", "data.limit_train=64", "--set", "data.limit_val=32"]
+TINY += ["--batch-size", "32", "--epochs", "10000", "--seeds", "0", "--deterministic"]
+
+
+def children(pid: int) -> set[int]:
+    """The live child processes of ``pid`` (Linux: /proc/PID/task/*/children)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found.update(int(c) for c in (task / "children").read_text().split())
+        except OSError:  # the thread ended meanwhile
+            pass
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_sigterm_ends_every_worker_and_says_how_to_resume(tmp_path) -> None:
+    command = [PYTHON, "-m", "senet", "train", *TINY, "--jobs", "2", "--out", str(tmp_path)]
+    parent = subprocess.Popen(command, env=subprocess_env(), stderr=subprocess.PIPE, text=True)
+    runs = [tmp_path / "se_resnet20_cifar", tmp_path / "resnet20_cifar"]
+    workers: set[int] = set()
+    try:
+        # both workers are training once both run folders hold their config.json
+        started = _wait_for(lambda: all((run / "config.json").is_file() for run in runs), timeout=90)
+        assert started, "the two runs did not start"
+        workers = children(parent.pid)
+        assert len(workers) >= 2  # the two workers (and multiprocessing's resource tracker)
+        parent.send_signal(signal.SIGTERM)
+        _, err = parent.communicate(timeout=30)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        for pid in workers:  # never leave a stray process behind, whatever failed
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert parent.returncode == 128 + signal.SIGTERM, err
+    assert _wait_for(lambda: not any(alive(pid) for pid in workers), timeout=10), "a worker survived"
+    assert "stopped by SIGTERM" in err
+    for run in runs:
+        assert f"senet train --resume {run}" in err
+        assert not (run / "run.lock").exists()  # the worker unwound fit() (a SIGKILL leaves the lock)
+
+
+def test_a_signal_raises_stopped_once_then_is_ignored() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with stop_on_signals():
+        with pytest.raises(Stopped) as stop:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler runs in the main thread between bytecodes
+        assert stop.value.exit_code == 143
+        os.kill(os.getpid(), signal.SIGINT)  # ignored: the clean-up is not interrupted
+        time.sleep(0.1)
+    assert signal.getsignal(signal.SIGTERM) is before
