@@ -37,6 +37,14 @@ class FastNetConfig:
     """C of each conv group; each group halves the spatial size (31 -> 15 -> 7 -> 3 at 32 px)."""
     logit_scale: float = 1 / 9
     """Multiplier of the classifier's logits (airbench94's value)."""
+    dirac: bool = True
+    """Initialise the first C_in filters of every 3x3 convolution as the identity (Dirac delta),
+    the others as He et al. 2015 (airbench's "dirac" initialisation)."""
+    norm_scale: bool = False
+    """Whether the batch norms learn their scale gamma; airbench94 keeps it at 1 (only the shift
+    beta learns: train it at a higher rate with ``TrainConfig.norm_lr_scale``)."""
+    frozen_stem: bool = True
+    """Keep the stem's whitening filters fixed (only its bias learns), as airbench94."""
     se: SEConfig | None = None
     num_classes: int = 10
     in_chans: int = 3
@@ -83,6 +91,13 @@ class FastNet(nn.Module):
         self.fc = nn.Linear(width, cfg.num_classes, bias=False)
         init_weights(self)
         self.fc.reset_parameters()  # PyTorch's default U(+-1/sqrt(C)), as airbench94: not N(0, 0.01)
+        for module in self.features.modules():
+            if isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3) and cfg.dirac:
+                with torch.no_grad():
+                    nn.init.dirac_(module.weight[: module.in_channels])  # the first C_in filters: identity
+            if isinstance(module, nn.BatchNorm2d) and not cfg.norm_scale:
+                module.weight.requires_grad_(False)  # gamma = 1
+        self.stem.weight.requires_grad_(not cfg.frozen_stem)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(self.act(self.stem(x)))  # (N, C, h, w)

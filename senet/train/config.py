@@ -132,6 +132,10 @@ class TrainConfig:
     the rate by this effective batch, and the schedule counts optimizer steps."""
     clip_grad_norm: float = 0.0
     """Clip the gradients' global L2 norm to this before each optimizer step (0: off)."""
+    norm_lr_scale: float = 1.0
+    """Multiplier of the rate of the normalisation layers' parameters (their weight decay divided by
+    it, so that the decay per step stays): airbench94 (Jordan 2024) trains the BN shifts, its only
+    BN parameters, 64x faster."""
     no_decay_norm_bias: bool = False
     """No weight decay on normalisation-layer parameters (BN gamma, beta) and biases, as in timm
     and torchvision's recipes; off: decay on every parameter (the paper's Caffe solvers)."""
@@ -161,6 +165,8 @@ class TrainConfig:
         for name in ("clip_grad_norm", "mixup_alpha", "cutmix_alpha"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be a finite number >= 0")
+        if not (math.isfinite(self.norm_lr_scale) and self.norm_lr_scale > 0):
+            raise ConfigError(f"norm_lr_scale={self.norm_lr_scale!r}: must be a finite number > 0")
         if not 0 <= self.ema_decay < 1:
             raise ConfigError(f"ema_decay={self.ema_decay!r}: must be in [0, 1)")
         for name in ("freeze_bn_last_epochs", "limit_train_batches", "limit_val_batches", "threads",

@@ -48,6 +48,10 @@ def build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimi
             if group["name"] != "weights" and group["name"] != "classifier":
                 group["weight_decay"] = 0.0
     lr, wd = config.scaled_lr, config.weight_decay
+    if config.norm_lr_scale != 1.0:  # the norm group faster, its decay per step (lr x wd) unchanged
+        norm_group = next(g for g in groups if g["name"] == "norm")
+        norm_group["lr"] = lr * config.norm_lr_scale
+        norm_group["weight_decay"] = norm_group.get("weight_decay", wd) / config.norm_lr_scale
     if config.optimizer == "sgd":
         return torch.optim.SGD(
             groups, lr=lr, momentum=config.momentum, nesterov=config.nesterov, weight_decay=wd

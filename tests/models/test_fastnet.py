@@ -59,3 +59,20 @@ def test_whitening_refuses_a_stem_wider_than_its_filters() -> None:
     model = senet.create_model("fastnet_cifar", in_chans=1)  # 1 x 2 x 2 patches: 8 filters
     with pytest.raises(ValueError, match="at most 8 whitening filters"):
         model.init_from_data(torch.randn(4, 1, 32, 32))
+
+
+def test_dirac_init_and_frozen_parameters() -> None:
+    model = senet.create_model("se_fastnet_cifar")
+    group = model.features[1]  # 48 -> 192 -> 192
+    x = torch.randn(1, 48, 7, 7)
+    with torch.no_grad():  # the first C_in filters copy their input channel: identity at init
+        assert torch.allclose(group.conv1(x)[:, :48], x) and torch.allclose(
+            group.conv2(group.conv1(x)), group.conv1(x)
+        )
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    bn_weights = {name for name, m in model.named_modules() if isinstance(m, torch.nn.BatchNorm2d)}
+    assert frozen == {"stem.weight"} | {f"{name}.weight" for name in bn_weights}
+    assert not any(n.startswith("features.0.se") for n in frozen)  # SE's W1, W2 learn, He-initialised
+    free = senet.create_model("fastnet_cifar", dirac=False, norm_scale=True, frozen_stem=False)
+    assert all(p.requires_grad for p in free.parameters())
+    assert not torch.allclose(free.features[1].conv1(x)[:, :48], x)

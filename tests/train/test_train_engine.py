@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from train_fixtures import tiny_config
 
+import senet
+from senet.config import ConfigError
 from senet.train import NonFiniteLossError, fit, load_checkpoint, load_result
 from senet.train.optim import lr_factor
 
@@ -87,6 +89,20 @@ def test_lr_schedules() -> None:
     lin = lr_factor(base.replace(schedule="linear", warmup_epochs=2), iters_per_epoch=1)
     assert [lin(i) for i in (0, 1, 2, 6)] == [0.5, 1.0, 1.0, pytest.approx(0.5)]
     assert lin(10) == 0.0 and lin(9) == pytest.approx(1 / 8)
+
+
+def test_norm_lr_scale_speeds_the_norm_group_and_keeps_its_decay_per_step() -> None:
+    from senet.train.optim import build_optimizer
+
+    config = tiny_config("unused", lr=0.1, weight_decay=1e-3, norm_lr_scale=64.0)
+    model = senet.create_model("resnet20_cifar")
+    groups = {g["name"]: g for g in build_optimizer(config, model).param_groups}
+    assert groups["weights"]["lr"] == pytest.approx(0.1) and groups["norm"]["lr"] == pytest.approx(6.4)
+    assert groups["norm"]["lr"] * groups["norm"]["weight_decay"] == pytest.approx(0.1 * 1e-3)
+    bn = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert {id(p) for p in groups["norm"]["params"]} == {id(p) for m in bn for p in m.parameters()}
+    with pytest.raises(ConfigError, match="norm_lr_scale"):
+        tiny_config("unused", norm_lr_scale=0.0)
 
 
 def test_evaluate_scores_views_on_their_mean_softmax() -> None:
