@@ -26,7 +26,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from senet.api import create_model
 from senet.bench.report import median_interval
-from senet.bench.timing import time_interleaved
+from senet.bench.timing import time_forwards
 from senet.fast.blocks import FastBlock
 from senet.fast.inference import optimize
 from senet.fast.packed import PackedConv
@@ -92,21 +92,7 @@ def main() -> None:
                 torch.testing.assert_close(model(x), ref, atol=1e-4, rtol=1e-4)
     counts = {name: op_counts(model, x) for name, model in rows.items()}
 
-    def step(model: torch.nn.Module):
-        def run() -> None:
-            with torch.inference_mode():
-                model(x)
-
-        return run
-
-    samples = time_interleaved(
-        {k: step(m) for k, m in rows.items()},
-        reps=args.reps,
-        warmup=2,
-        min_sample_ms=0,
-        device=torch.device("cpu"),
-        clock=args.clock,
-    )
+    samples = time_forwards(rows, x, reps=args.reps, warmup=2, clock=args.clock)
     for name, values in samples.items():
         ops = counts[name]
         print(

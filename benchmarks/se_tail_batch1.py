@@ -17,7 +17,7 @@ import types
 import torch
 
 from senet.api import create_model
-from senet.bench.timing import time_interleaved
+from senet.bench.timing import time_forwards
 from senet.fast.blocks import FastBlock
 from senet.fast.inference import optimize
 
@@ -49,21 +49,7 @@ def main() -> None:
         assert torch.equal(new(x), old(x))
     rows = {"resnet50": optimize(plain), "se_resnet50 in-place gate": new, "se_resnet50 module gate": old}
 
-    def step(model: torch.nn.Module):
-        def run() -> None:
-            with torch.inference_mode():
-                model(x)
-
-        return run
-
-    samples = time_interleaved(
-        {k: step(m) for k, m in rows.items()},
-        reps=args.reps,
-        warmup=2,
-        min_sample_ms=0,
-        device=torch.device("cpu"),
-        clock=args.clock,
-    )
+    samples = time_forwards(rows, x, reps=args.reps, warmup=2, clock=args.clock)
     base = samples["resnet50"]
     for name, values in samples.items():
         paired = statistics.median(v / b - 1 for v, b in zip(values, base, strict=True))

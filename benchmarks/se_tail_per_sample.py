@@ -18,7 +18,7 @@ import torch
 
 import senet
 from senet.bench.report import median_interval
-from senet.bench.timing import time_interleaved
+from senet.bench.timing import time_forwards
 from senet.fast.blocks import FastBlock
 
 
@@ -40,23 +40,10 @@ def main() -> int:
             block.per_sample_min = 1 << 62  # never per sample
     x = torch.randn(args.batch, 3, args.size, args.size)
 
-    def step(model: torch.nn.Module):
-        def run() -> None:
-            with torch.inference_mode():
-                model(x)
-
-        return run
-
     with torch.inference_mode():
         a, b = models["se_resnet50 per sample"](x), models["se_resnet50 whole batch"](x)
     print(f"max |logit difference| between the two SE routes: {(a - b).abs().max().item():.2e}")
-    samples = time_interleaved(
-        {k: step(m) for k, m in models.items()},
-        reps=args.reps,
-        warmup=1,
-        min_sample_ms=0.0,
-        device=torch.device("cpu"),
-    )
+    samples = time_forwards(models, x, reps=args.reps, warmup=1)
     plain = samples["resnet50"]
     for name, times in samples.items():
         line = f"{name:<26} median {statistics.median(times):9.1f} ms"

@@ -59,3 +59,22 @@ def time_interleaved(
         for name in names if rep % 2 == 0 else names[::-1]:
             samples[name].append(timed(steps[name], calls[name], device, tick))
     return samples
+
+
+def time_forwards(
+    models: dict[str, torch.nn.Module], x: torch.Tensor, *, reps: int, warmup: int = 2, clock: Clock = "wall"
+) -> dict[str, list[float]]:
+    """Per name, ``reps`` samples (ms) of one inference-mode forward of ``x`` (CPU), the models
+    taking turns (:func:`time_interleaved`)."""
+
+    def forward(model: torch.nn.Module) -> Callable[[], None]:
+        def run() -> None:
+            with torch.inference_mode():
+                model(x)
+
+        return run
+
+    steps = {name: forward(model) for name, model in models.items()}
+    return time_interleaved(
+        steps, reps=reps, warmup=warmup, min_sample_ms=0.0, device=torch.device("cpu"), clock=clock
+    )
