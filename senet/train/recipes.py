@@ -211,14 +211,16 @@ def cifar_budget() -> TrainConfig:
     (Goyal et al. 2017, Sec. 2.1), the same decay coefficient (so the decay per example stays); the
     BN shifts (the network's only BN parameters) at 64x the rate, and convolutions initialised as
     the identity in their first C_in filters (airbench's ablations: together 21 -> 13.5 epochs to
-    94%); test-time flip averaging (Page 2018; Jordan 2024). Not tuned here. One thread: ``senet train --twin`` trains the SE network and its twin at once, one
-    process each on a 2-core machine. Epochs (5) chosen so that a pair finishes in about 30 minutes
-    on a 2-core AVX2 EPYC (docs/speed.md). Give the data with ``--data.root ../shared/data/cifar10-dev``."""
+    94%); test-time flip averaging (Page 2018; Jordan 2024). Not tuned here. Every core on one
+    network (``threads`` 0), 9 epochs: 28 minutes for one network on a 2-core AVX2 EPYC
+    (docs/speed.md); ``senet train --twin`` then trains the twin after it. ``--threads 1 --epochs 5
+    --twin`` trains both at once instead, one core each, in about 27 minutes. Give the data with
+    ``--data.root ../shared/data/cifar10-dev``."""
     return TrainConfig(
         model=ModelSpec("se_fastnet_cifar"),
         data=DataConfig(dataset="cifar10", root="", input_size=32, augment="cifar", pad=2, eval_flip=True),
         recipe="cifar_budget",
-        epochs=5,
+        epochs=9,
         batch_size=256,
         lr=0.375,
         momentum=0.85,
@@ -228,7 +230,6 @@ def cifar_budget() -> TrainConfig:
         warmup_epochs=1.0,
         label_smoothing=0.2,
         norm_lr_scale=64.0,
-        threads=1,
     )
 
 
