@@ -138,10 +138,11 @@ def setup(config: TrainConfig, *, resume: bool = False, quiet: bool = False, pro
         _claim(held, run_dir, config, env, resume=resume, quiet=quiet)
         # overwrite is an action on the folder, not part of the run: recorded as false
         run = _build(config.replace(out_dir=str(run_dir), overwrite=False), env, resume=resume)
-        run.show, run.progress, run.folder = env.is_main and not quiet, progress, held.pop_all()
-    announce(run)  # the banner (run folder, model, data, plan) at once; a warning for too small inputs
-    if run.show and run.start_epoch:
-        print(f"resuming {run_dir} after epoch {run.start_epoch}", file=sys.stderr)
+        run.show, run.progress = env.is_main and not quiet, progress
+        announce(run)  # the banner (run folder, model, data, plan) at once; a warning for too small inputs
+        if run.show and run.start_epoch:
+            print(f"resuming {run_dir} after epoch {run.start_epoch}", file=sys.stderr)
+        run.folder = held.pop_all()  # last: a stop (SIGTERM) before this line still releases the lock
     return run
 
 

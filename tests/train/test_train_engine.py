@@ -145,6 +145,21 @@ def test_frozen_bn_in_the_last_epochs(tmp_path) -> None:
     assert torch.is_tensor(found.weights["bn1.running_mean"])
 
 
+def test_a_stop_during_the_banner_releases_the_run_folder(tmp_path, monkeypatch) -> None:
+    import senet.train.engine as engine
+
+    def interrupted(run) -> None:  # a SIGTERM / Ctrl-C landing after the set-up, before epoch 1
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "announce", interrupted)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        fit(tiny_config(tmp_path / "run"), quiet=True)
+    # checked while the traceback (and the frames holding the run) lives, as in a worker that ends
+    # with os._exit: a lock left to the garbage collector would still be there
+    assert caught.traceback and (tmp_path / "run" / "config.json").is_file()
+    assert not (tmp_path / "run" / "run.lock").exists()
+
+
 def test_config_problems_are_reported_before_training(tmp_path) -> None:
     from senet.train import ConfigError
 

@@ -72,10 +72,7 @@ def test_sigterm_ends_every_worker_and_says_how_to_resume(tmp_path) -> None:
     assert "stopped by SIGTERM" in err
     for run in runs:
         assert f"senet train --resume {run}" in err
-        # no live holder: the worker unwound fit() (lock removed), or the signal landed where the lock
-        # could not be released and the lock is stale (its pid gone), which --resume takes over
-        lock = run / "run.lock"
-        assert not lock.exists() or not alive(int(lock.read_text().split()[0])), lock.read_text()
+        assert not (run / "run.lock").exists()  # the worker unwound fit() (a SIGKILL leaves the lock)
 
 
 def test_a_signal_raises_stopped_once_then_is_ignored() -> None:
