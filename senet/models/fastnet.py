@@ -52,7 +52,7 @@ class FastNetConfig:
     in_chans: int = 3
 
 
-#: airbench94's widths (Jordan 2024): 3.6x the multiply-adds of :data:`FASTNET`.
+#: airbench94's widths (Jordan 2024): 118.1 M multiply-adds at 32 px, 1.7x those of :data:`FASTNET`.
 AIRBENCH94 = FastNetConfig(widths=(64, 256, 256))
 #: The registered pair (fastnet_cifar, se_fastnet_cifar): airbench94's layout at 3/4 of its widths.
 FASTNET = FastNetConfig()
