@@ -7,6 +7,7 @@ Random numbers come from a CPU ``torch.Generator`` so the result is the same on 
 
 CIFAR recipe (as in ResNet, He et al. 2016, Sec. 4.2, used by the SE paper's CIFAR baselines): 4-pixel zero
 padding, random 32x32 crop, horizontal flip, per-channel normalisation. Cutout: DeVries & Taylor 2017.
+Alternating flip and shifted test-time views: airbench94 (Jordan 2024).
 """
 
 from __future__ import annotations
@@ -35,10 +36,43 @@ def random_crop(padded: torch.Tensor, size: int, generator: torch.Generator) -> 
     return padded.gather(2, rows).gather(3, cols)  # (B, C, size, W') -> (B, C, size, size)
 
 
-def random_flip(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Mirror each image of (B, C, H, W) horizontally with probability 1/2."""
-    flip = (torch.rand(images.shape[0], generator=generator) < 0.5).to(images.device)
+def random_flip(
+    images: torch.Tensor, generator: torch.Generator, mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Mirror each image of (B, C, H, W) horizontally with probability 1/2, or where ``mask`` (B,) bool
+    is set (then no random number is drawn: the alternating flip, :func:`alternate_flip_mask`)."""
+    if mask is None:
+        mask = torch.rand(images.shape[0], generator=generator) < 0.5
+    flip = mask.to(images.device)
     return torch.where(flip[:, None, None, None], images.flip(-1), images)
+
+
+def alternate_flip_bits(n: int, seed: int) -> torch.Tensor:
+    """b_i for the n training images (bool (n,)), each 1 with probability 1/2, drawn once from ``seed``."""
+    return torch.rand(n, generator=torch.Generator().manual_seed(seed)) < 0.5
+
+
+def alternate_flip_mask(bits: torch.Tensor, epoch: int) -> torch.Tensor:
+    """Which images to mirror in ``epoch``: b_i XOR (epoch mod 2), so each image is seen mirrored in every
+    other epoch (airbench94's alternating flip, Jordan 2024, Sec. 3.6)."""
+    return bits ^ bool(epoch % 2)
+
+
+def eval_views(images: torch.Tensor, *, flip: bool = False, shift: int = 0) -> torch.Tensor:
+    """Test-time views of (B, C, H, W) as (B, V, C, H, W): the image, then with ``shift`` s > 0 the image
+    translated by +s and by -s pixels in both axes (reflection padding by s, top-left and bottom-right
+    crops: airbench94's multi-crop, tta_level 2); with ``flip`` each view is followed by its mirror image.
+
+    V = 1, 2 (flip), 3 (shift) or 6 (both). s must be smaller than H and W (reflection padding).
+    """
+    views = [images]
+    if shift:
+        h, w = images.shape[-2:]
+        padded = F.pad(images, (shift, shift, shift, shift), mode="reflect")  # (B, C, H + 2s, W + 2s)
+        views += [padded[..., :h, :w], padded[..., 2 * shift :, 2 * shift :]]  # +s, -s
+    if flip:
+        views = [v for view in views for v in (view, view.flip(-1))]
+    return torch.stack(views, 1)  # (B, V, C, H, W)
 
 
 def cutout(images: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
@@ -86,7 +120,8 @@ class BatchAugment:
     """The training transform of a tensor dataset: mode ``none`` | ``crop`` | ``cifar`` (crop + flip), Cutout.
 
     Input: a batch of uint8 images padded by ``pad`` (B, C, size + 2 pad, size + 2 pad); output float32
-    (B, C, size, size), normalised.
+    (B, C, size, size), normalised. ``flip`` (B,) bool, if given, says which images the ``cifar`` mode
+    mirrors (the alternating flip) instead of a coin per image.
     """
 
     mode: str
@@ -95,10 +130,12 @@ class BatchAugment:
     cutout: int
     normalize: Normalize
 
-    def __call__(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def __call__(
+        self, batch: torch.Tensor, generator: torch.Generator, flip: torch.Tensor | None = None
+    ) -> torch.Tensor:
         x = random_crop(batch, self.size, generator) if self.mode in ("crop", "cifar") else batch
         if self.mode == "cifar":
-            x = random_flip(x, generator)
+            x = random_flip(x, generator, flip)
         x = self.normalize(x)
         if self.cutout:
             x = cutout(x, self.cutout, generator)

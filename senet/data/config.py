@@ -20,6 +20,10 @@ FILE_DATASETS = DATASETS[5:]
 Augment = Literal["default", "none", "crop", "cifar", "imagenet"]
 AUGMENTS: tuple[str, ...] = get_args(Augment)
 
+#: Horizontal-flip schedules of the cifar augmentation (see ``DataConfig.flip``).
+Flip = Literal["random", "alternate"]
+FLIPS: tuple[str, ...] = get_args(Flip)
+
 #: Input size used when ``DataConfig.input_size`` is None.
 DEFAULT_INPUT_SIZE = {"digits": 16, "mnist": 28, "fashion-mnist": 28, "cifar10": 32, "cifar100": 32}
 DEFAULT_FOLDER_SIZE = 224
@@ -52,6 +56,11 @@ class DataConfig:
     random crop), cifar (crop + horizontal flip) or imagenet (random-resized crop + flip; folders)."""
     pad: int | None = None
     """Zero padding (pixels) of the crop/cifar augmentation; none: 4 for cifar, 2 otherwise."""
+    flip: Flip = "random"
+    """Tensor datasets, cifar augmentation: random (each image mirrored with probability 1/2, drawn anew
+    every epoch) or alternate (airbench94's alternating flip, Jordan 2024, Sec. 3.6: a bit b_i per image,
+    drawn once from the seed, the same on every rank and on resume; image i is mirrored in epoch e iff
+    b_i XOR (e mod 2), so each image is seen mirrored every other epoch). The crop stays random."""
     cutout: int = 0
     """Side in pixels of the Cutout square (DeVries & Taylor 2017; 0: none): training images only,
     after the crop and flip, on the normalised image (so the square is the mean); one square per
@@ -68,6 +77,11 @@ class DataConfig:
     eval_flip: bool = False
     """Evaluate tensor datasets on each image and its mirror image, scoring the mean of the two
     softmax outputs (test-time flip, as the fastest CIFAR trainers do; folders: ten_crop)."""
+    eval_shift: int = 0
+    """Tensor datasets: also evaluate each image translated by +s and -s pixels in both axes (s = this;
+    reflection padding by s, top-left and bottom-right crops: airbench94's multi-crop test-time
+    augmentation), scoring the mean softmax of the 3 views, or of 6 with eval_flip (each and its mirror).
+    0: none; must be < input_size / 2."""
     workers: int = 2
     """DataLoader worker processes for folder data (0: decode in the main process)."""
     skip_bad_images: bool = False
@@ -108,7 +122,9 @@ class DataConfig:
             )
         if self.input_size is not None and self.input_size < 4:
             raise DataError(f"DataConfig.input_size: {self.input_size} is too small (need >= 4)")
-        for name in ("cutout", "workers", "limit_train", "limit_val"):
+        if self.flip not in FLIPS:
+            raise DataError(f"DataConfig.flip: unknown flip {self.flip!r}; choose from {', '.join(FLIPS)}")
+        for name in ("cutout", "eval_shift", "workers", "limit_train", "limit_val"):
             if getattr(self, name) < 0:
                 raise DataError(f"DataConfig.{name}: must be >= 0, got {getattr(self, name)}")
         if self.pad is not None and self.pad < 0:
@@ -139,12 +155,31 @@ class DataConfig:
             )
         if self.eval_flip and not tensor:
             raise DataError("DataConfig.eval_flip applies to tensor datasets; folders have ten_crop")
+        self._check_tensor_tricks(tensor)
         if tensor and (self.ten_crop or self.eval_resize is not None):
             raise DataError("DataConfig.ten_crop / eval_resize apply to folder/filelist data only")
         custom = (self.mean, self.std, self.interpolation, self.channel_order, self.value_scale)
         if tensor and custom != (None, None, "bilinear", "RGB", 1.0):
             raise DataError(
                 "DataConfig.mean / std / interpolation / channel_order / value_scale apply to folder data"
+            )
+
+    def _check_tensor_tricks(self, tensor: bool) -> None:
+        """flip="alternate" and eval_shift: tensor datasets only, and sizes that make sense."""
+        if self.eval_shift and not tensor:
+            raise DataError("DataConfig.eval_shift applies to tensor datasets; folders have ten_crop")
+        size = self.resolved_input_size()
+        if self.eval_shift and 2 * self.eval_shift >= size:
+            raise DataError(
+                f"DataConfig.eval_shift: {self.eval_shift} pixels is too large for {size}-pixel images "
+                f"(need eval_shift < input_size / 2, i.e. <= {(size - 1) // 2})"
+            )
+        if self.flip == "alternate" and not tensor:
+            raise DataError(f"DataConfig.flip: 'alternate' applies to tensor datasets, not {self.dataset!r}")
+        if self.flip == "alternate" and self.resolved_augment() != "cifar":
+            raise DataError(
+                f"DataConfig.flip: 'alternate' needs the cifar augmentation (the one that flips), "
+                f"not {self.resolved_augment()!r}"
             )
 
     @property

@@ -1,7 +1,8 @@
 """Loaders yielding normalised (images, labels) batches on the training device, and :func:`build_loaders`.
 
 Both loader kinds share one contract (:class:`Loader`): iterate for ``(images, labels)`` -- images float32
-(N, C, H, W) normalised, or (N, V, C, H, W) for an eval loader of V views (ten crops, or eval_flip's 2), labels int64 (N,), both on
+(N, C, H, W) normalised, or (N, V, C, H, W) for an eval loader of V views (ten crops, or eval_flip / eval_shift's
+2, 3 or 6), labels int64 (N,), both on
 ``device``; ``len(loader)`` batches per epoch; ``set_epoch(e)`` before each epoch makes the order and the
 augmentation a pure function of (seed, e, rank) -- iterating does not advance the epoch by itself.
 The last partial batch of an epoch is kept (it is smaller; nothing is dropped).
@@ -19,7 +20,15 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from senet.data.augment import BatchAugment, Normalize, cutout, pad_uint8
+from senet.data.augment import (
+    BatchAugment,
+    Normalize,
+    alternate_flip_bits,
+    alternate_flip_mask,
+    cutout,
+    eval_views,
+    pad_uint8,
+)
 from senet.data.config import IMAGENET_MEAN, IMAGENET_STD, DataConfig, DataError, DataInfo
 from senet.data.datasets import TensorSplit, channel_stats, load_tensor_dataset
 from senet.data.folder import (
@@ -55,17 +64,27 @@ class Loader(Protocol):
 
 
 class TensorLoader:
-    """Batches of a uint8 tensor dataset resident on ``device``, augmented there (:class:`BatchAugment`)."""
+    """Batches of a uint8 tensor dataset resident on ``device``, augmented there (:class:`BatchAugment`).
+
+    ``alternate_flip`` (training): image i is mirrored in epoch e iff b_i XOR (e mod 2), b_i drawn once from
+    ``seed`` (the same on every rank and on resume). ``eval_flip`` / ``eval_shift`` (evaluation): batches of
+    views (B, V, C, H, W), see :func:`senet.data.augment.eval_views`.
+    """
 
     def __init__(
         self, split: TensorSplit, *, batch_size: int, device: torch.device, train: bool, augment: BatchAugment,
-        seed: int, rank: int, world_size: int, eval_flip: bool = False,
+        seed: int, rank: int, world_size: int, eval_flip: bool = False, eval_shift: int = 0,
+        alternate_flip: bool = False,
     ) -> None:  # fmt: skip
         pad = augment.pad if train and augment.mode in ("crop", "cifar") else 0
         self.images = pad_uint8(split.images, pad).to(device)  # (N, C, H + 2 pad, W + 2 pad) uint8
         self.labels = split.labels.to(device)  # (N,) int64
         self.batch_size, self.train, self.augment, self.epoch = batch_size, train, augment, 0
         self.eval_flip = eval_flip and not train  # eval batches (B, 2, C, H, W): each image and its mirror
+        self.eval_shift = 0 if train else eval_shift  # and the views translated by +-s: (B, 3 or 6, C, H, W)
+        self.flip_bits = None  # b_i, (N,) bool, of the alternating flip
+        if alternate_flip and train:
+            self.flip_bits = alternate_flip_bits(len(split), mix_seed(seed, 0xF11B)).to(device)
         self.shard = Shard(len(split), train, seed, rank, world_size)
         self.num_samples = self.shard.size
 
@@ -88,11 +107,15 @@ class TensorLoader:
         generator = torch.Generator().manual_seed(
             mix_seed(self.shard.seed, self.epoch, self.shard.rank, 0xA06)
         )
+        flips = None if self.flip_bits is None else alternate_flip_mask(self.flip_bits, self.epoch)  # (N,)
         for chunk in index.split(self.batch_size):
             batch = self.images[chunk]
-            images = self.augment(batch, generator) if self.train else self.augment.normalize(batch)
-            if self.eval_flip:
-                images = torch.stack([images, images.flip(-1)], 1)  # (B, 2, C, H, W)
+            if self.train:
+                images = self.augment(batch, generator, None if flips is None else flips[chunk])
+            else:
+                images = self.augment.normalize(batch)
+            if self.eval_flip or self.eval_shift:
+                images = eval_views(images, flip=self.eval_flip, shift=self.eval_shift)  # (B, V, C, H, W)
             yield images, self.labels[chunk]
 
 
@@ -308,10 +331,14 @@ def build_loaders(
         augment = BatchAugment(
             config.resolved_augment(), size, config.resolved_pad(), config.cutout, normalize
         )
-        train_loader = TensorLoader(train, batch_size=batch_size, train=True, augment=augment, **common)
+        train_loader = TensorLoader(
+            train, batch_size=batch_size, train=True, augment=augment,
+            alternate_flip=config.flip == "alternate", **common,
+        )  # fmt: skip
         val_loader = TensorLoader(
-            val, batch_size=eval_bs, train=False, augment=augment, eval_flip=config.eval_flip, **common
-        )
+            val, batch_size=eval_bs, train=False, augment=augment, eval_flip=config.eval_flip,
+            eval_shift=config.eval_shift, **common,
+        )  # fmt: skip
         info = DataInfo(
             num_classes=len(train.classes), in_chans=int(train.images.shape[1]), classes=list(train.classes), input_size=size,
             mean=mean, std=std, eval_resize=config.resolved_eval_resize(), num_train=len(train), num_val=len(val),
@@ -352,8 +379,9 @@ def load_image(path: str | Path, info: DataInfo) -> torch.Tensor:
 
 
 def forward_eval(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """Logits (N, K) for an eval batch; a batch of views (N, V, C, H, W) (ten crops, or an image and
-    its mirror) gives the log of the views' mean softmax."""
+    """Logits (N, K) for an eval batch; a batch of views (N, V, C, H, W) (ten crops, or an image, its mirror
+    and its translations) gives the log of the views' mean softmax, every view weighted 1/V. (airbench94
+    instead averages logits and weights its two translated views 1/4 each, the untranslated pair 1/2.)"""
     if images.dim() == 4:
         return model(images)
     n, k = images.shape[:2]
