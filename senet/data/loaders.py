@@ -381,7 +381,7 @@ def load_image(path: str | Path, info: DataInfo) -> torch.Tensor:
 def forward_eval(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
     """Logits (N, K) for an eval batch; a batch of views (N, V, C, H, W) (ten crops, or an image, its mirror
     and its translations) gives the log of the views' mean softmax, every view weighted 1/V. (airbench94
-    instead averages logits and weights its two translated views 1/4 each, the untranslated pair 1/2.)"""
+    instead averages logits, weighting each translation with its mirror 1/4, the untranslated pair 1/2.)"""
     if images.dim() == 4:
         return model(images)
     n, k = images.shape[:2]
