@@ -49,7 +49,9 @@ def banner(run: Run) -> str:
     )
     batch = f"batch {config.batch_size}" + (f" ({env.world_size} processes)" if env.world_size > 1 else "")
     checks = (
-        f", validated every {config.eval_every} epochs and after the last" if config.eval_every > 1 else ""
+        f", validated every {config.eval_every} epochs from the first and after the last"
+        if config.eval_every > 1
+        else ""
     )
     return "\n".join(
         [

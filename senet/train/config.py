@@ -106,9 +106,10 @@ class TrainConfig:
     """Start a new run in an out_dir that holds another run: the old run's files move to
     OUT.old-<time> first (nothing is deleted). Not with --resume; recorded as false."""
     eval_every: int = 1
-    """Validate every N epochs and always after the last epoch (1: every epoch). Short budgets spend
-    the saved validation time on training; the rows of the epochs not validated in metrics.jsonl
-    have no validation keys (val_loss, top1, top5, val_images, raw_*)."""
+    """Validate every N epochs and always after the last epoch (1: every epoch), counted from the
+    first (epochs 1, 1 + N, 1 + 2N ...: a failing validation shows at once). Short budgets spend the
+    saved validation time on training. In metrics.jsonl the rows of the epochs not validated have
+    no validation keys (val_loss, top1, top5, val_images, raw_*)."""
     checkpoint_every: int = 1
     """Write a checkpoint every N epochs (and after the last)."""
     keep_checkpoints: int = 2
@@ -222,9 +223,9 @@ class TrainConfig:
         return self.lr * self.effective_batch / self.lr_reference_batch
 
     def validates(self, epoch: int) -> bool:
-        """Whether epoch ``epoch`` (1-based) is followed by validation: every ``eval_every``-th
-        and the last."""
-        return epoch % self.eval_every == 0 or epoch == self.epochs
+        """Whether epoch ``epoch`` (1-based) is followed by validation: the first, every
+        ``eval_every``-th after it and the last."""
+        return (epoch - 1) % self.eval_every == 0 or epoch == self.epochs
 
     @property
     def effective_batch(self) -> int:

@@ -8,7 +8,7 @@ under ``torchrun`` (DistributedDataParallel; see :mod:`senet.train.distributed`)
   one), loaders, model, optimizer, schedule (resumed from the newest checkpoint that loads, if
   asked), complexity, DDP / compile wrappers, TensorBoard;
 - :func:`run_epoch`: one epoch of training (:func:`train_one_epoch`) and its evaluation (when due:
-  every ``eval_every``-th epoch and the last);
+  the first epoch, every ``eval_every``-th after it and the last);
 - :func:`record`: ``metrics.jsonl``, TensorBoard, the epoch line on stderr, the checkpoint;
 - :func:`finish`: ``result.json`` and the :class:`FitResult`.
 
