@@ -4,7 +4,9 @@ Fig. 4 (Sec. 5.1) plots the top-1 error of ResNet-50 and SE-ResNet-50 against th
 and validation, one curve each. Here the curves come from run folders (``RUN/metrics.jsonl``, one
 row per epoch, see :mod:`senet.train.rundir`): per epoch the training loss and top-1 accuracy of
 the epoch's batches (``train_loss``, ``train_top1``) and the validation loss and top-1 after it
-(``val_loss``, ``top1``). Errors are 100 - accuracy, in percent.
+(``val_loss``, ``top1``). Errors are 100 - accuracy, in percent. A run trained with
+``eval_every`` > 1 has validation numbers for some epochs only: its validation curves are drawn
+through the validated epochs (``val_epochs``), its training curves through every epoch.
 
 Runs are grouped by label (the model's name unless given): the runs of one label are its seeds,
 drawn as their mean over the seeds with a band of +-1 standard deviation (epochs that not every
@@ -38,12 +40,13 @@ if TYPE_CHECKING:
     from senet.analysis.ablation import CellResult
 
 SERIES = ("train_loss", "train_top1_error", "val_loss", "val_top1_error")
-"""The numbers of one epoch of a curve, in CSV column order."""
+"""The numbers of one epoch of a curve, in CSV column order (the ``val_`` ones: validated epochs only)."""
 
 
 @dataclass(frozen=True)
 class Curve:
-    """One run's history: per epoch (1-based) the training and validation loss and top-1 error (%)."""
+    """One run's history: per epoch (1-based) the training loss and top-1 error (%), per validated
+    epoch (every one unless the run had ``eval_every`` > 1) the validation loss and top-1 error."""
 
     label: str
     """The legend's name: the model (runs with the same label are seeds of one network)."""
@@ -54,16 +57,24 @@ class Curve:
     """Mean cross-entropy over the epoch's training batches."""
     train_top1_error: tuple[float, ...]
     """100 - top-1 accuracy (%) over the epoch's training batches (augmented images)."""
+    val_epochs: tuple[int, ...]
+    """The validated epochs, which the validation series belong to (a subset of ``epochs``)."""
     val_loss: tuple[float, ...]
     """Mean cross-entropy on the validation split after the epoch."""
     val_top1_error: tuple[float, ...]
     """100 - top-1 accuracy (%) on the validation split after the epoch."""
 
+    def epochs_of(self, key: str) -> tuple[int, ...]:
+        """The epochs of the series ``key`` (one of :data:`SERIES`): the validated ones for ``val_``."""
+        return self.val_epochs if key.startswith("val_") else self.epochs
+
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per epoch: label, run, epoch and the :data:`SERIES`."""
+        """One dict per epoch: label, run, epoch and the :data:`SERIES` (None for the validation
+        numbers of an epoch not validated)."""
+        by_epoch = {k: dict(zip(self.epochs_of(k), getattr(self, k), strict=True)) for k in SERIES}
         return [
-            {"label": self.label, "run": self.run_dir, "epoch": e, **{k: getattr(self, k)[i] for k in SERIES}}
-            for i, e in enumerate(self.epochs)
+            {"label": self.label, "run": self.run_dir, "epoch": e, **{k: by_epoch[k].get(e) for k in SERIES}}
+            for e in self.epochs
         ]
 
 
@@ -75,24 +86,27 @@ def _label_of(run_dir: Path) -> str:
 
 
 def read_curve(run_dir: str | Path, label: str | None = None) -> Curve:
-    """The curve of the run in ``run_dir`` (finished or not); an error names a folder without epochs."""
+    """The curve of the run in ``run_dir`` (finished or not); an error names a folder without epochs.
+    The validation series come from the rows that have validation numbers (``eval_every``)."""
     path = Path(run_dir)
     if not path.is_dir():
         raise ConfigError(f"{path}: not a run folder (no such folder)")
     rows = read_metrics(path)
     if not rows:
         raise ConfigError(f"{path}: no finished epoch ({METRICS} is missing or empty): nothing to draw")
-    missing = [k for k in ("epoch", "train_loss", "train_top1", "val_loss", "top1") if k not in rows[0]]
+    missing = [k for k in ("epoch", "train_loss", "train_top1") if k not in rows[0]]
     if missing:
         raise ConfigError(f"{path / METRICS}: rows lack {missing}; not a senet training run")
+    validated = [r for r in rows if "top1" in r and "val_loss" in r]
     return Curve(
         label=label or _label_of(path),
         run_dir=str(path),
         epochs=tuple(int(r["epoch"]) for r in rows),
         train_loss=tuple(float(r["train_loss"]) for r in rows),
         train_top1_error=tuple(100.0 - float(r["train_top1"]) for r in rows),
-        val_loss=tuple(float(r["val_loss"]) for r in rows),
-        val_top1_error=tuple(100.0 - float(r["top1"]) for r in rows),
+        val_epochs=tuple(int(r["epoch"]) for r in validated),
+        val_loss=tuple(float(r["val_loss"]) for r in validated),
+        val_top1_error=tuple(100.0 - float(r["top1"]) for r in validated),
     )
 
 
@@ -122,12 +136,17 @@ def grouped(curves: Sequence[Curve]) -> dict[str, list[Curve]]:
 
 
 def mean_curve(runs: Sequence[Curve]) -> dict[str, Any]:
-    """Per epoch reached by every run: the mean and sample standard deviation (0 for one run) of
-    each of :data:`SERIES` over the runs; ``{"epochs": [...], "train_loss": [...], "train_loss_std": ...}``."""
-    common = sorted(set.intersection(*(set(r.epochs) for r in runs)))
-    out: dict[str, Any] = {"runs": len(runs), "epochs": common}
+    """Per epoch reached (validation series: validated) by every run: the mean and sample standard
+    deviation (0 for one run) of each of :data:`SERIES` over the runs; ``{"epochs": [...],
+    "val_epochs": [...], "train_loss": [...], "train_loss_std": ...}``, the ``val_`` series over
+    ``val_epochs``, the training ones over ``epochs``."""
+    out: dict[str, Any] = {"runs": len(runs)}
+    for split, epochs_key in (("train_loss", "epochs"), ("val_loss", "val_epochs")):
+        out[epochs_key] = sorted(set.intersection(*(set(r.epochs_of(split)) for r in runs)))
     for key in SERIES:
-        values = [[getattr(r, key)[r.epochs.index(e)] for r in runs] for e in common]  # (E, runs)
+        common = out["val_epochs" if key.startswith("val_") else "epochs"]
+        by_epoch = [dict(zip(r.epochs_of(key), getattr(r, key), strict=True)) for r in runs]
+        values = [[series[e] for series in by_epoch] for e in common]  # (E, runs)
         out[key] = [mean(v) for v in values]
         out[f"{key}_std"] = [stdev(v) if len(v) > 1 else 0.0 for v in values]
     return out
@@ -185,14 +204,17 @@ def plot_curves(curves: Sequence[Curve], path: str | Path, *, title: str = "") -
         colour = f"C{n}"
         seeds = f" ({m['runs']} seeds)" if m["runs"] > 1 else ""
         for ax, (what, ylabel) in zip(axes.flat, PANELS, strict=True):
-            for split, style in (("train", "--"), ("val", "-")):
+            for split, style, xs in (("train", "--", m["epochs"]), ("val", "-", m["val_epochs"])):
                 key = f"{split}_{what}"
                 ys, sd = m[key], m[f"{key}_std"]
-                ax.plot(m["epochs"], ys, style, color=colour, lw=1.4, label=f"{label} {split}{seeds}")
+                dots = "o" if len(xs) < len(m["epochs"]) else ""  # eval_every > 1: mark the validated epochs
+                ax.plot(
+                    xs, ys, style, marker=dots, ms=3, color=colour, lw=1.4, label=f"{label} {split}{seeds}"
+                )
                 if m["runs"] > 1:
                     low = [y - s for y, s in zip(ys, sd, strict=True)]
                     high = [y + s for y, s in zip(ys, sd, strict=True)]
-                    ax.fill_between(m["epochs"], low, high, color=colour, alpha=0.15, lw=0)
+                    ax.fill_between(xs, low, high, color=colour, alpha=0.15, lw=0)
             ax.set_xlabel("epoch")
             ax.set_ylabel(ylabel)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))

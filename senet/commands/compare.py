@@ -74,6 +74,6 @@ def seeds_table(results: list[FitResult]) -> str:
 
 
 def _val_images(result: FitResult) -> int:
-    """Validation images of a run (its last metrics row), 0 when unknown."""
+    """Validation images of a run (its last validated metrics row), 0 when unknown."""
     rows = read_metrics(Path(result.run_dir))
-    return int(rows[-1].get("val_images", 0)) if rows else 0
+    return next((int(row["val_images"]) for row in reversed(rows) if "val_images" in row), 0)

@@ -62,10 +62,8 @@ def run(args: argparse.Namespace) -> int:
     paths = write_curves(curves, opts.out, name=opts.name, title=title, plot=opts.plot)
     for label in labels:
         runs = [c for c in curves if c.label == label]
-        last = [c.val_top1_error[-1] for c in runs]
-        print(
-            f"{label}: {len(runs)} run(s), {max(len(c.epochs) for c in runs)} epochs, "
-            f"last val top-1 error {sum(last) / len(last):.2f}%"
-        )
+        last = [c.val_top1_error[-1] for c in runs if c.val_epochs]  # eval_every: the last validated
+        error = f"last val top-1 error {sum(last) / len(last):.2f}%" if last else "no validated epoch yet"
+        print(f"{label}: {len(runs)} run(s), {max(len(c.epochs) for c in runs)} epochs, {error}")
     print("written: " + ", ".join(str(p) for p in paths))
     return 0

@@ -48,6 +48,11 @@ def banner(run: Run) -> str:
         f"epochs {run.start_epoch + 1}-{config.epochs}" if run.start_epoch else _count(config.epochs, "epoch")
     )
     batch = f"batch {config.batch_size}" + (f" ({env.world_size} processes)" if env.world_size > 1 else "")
+    checks = (
+        f", validated every {config.eval_every} epochs from the first and after the last"
+        if config.eval_every > 1
+        else ""
+    )
     return "\n".join(
         [
             f"run folder: {run.run_dir}",
@@ -55,7 +60,7 @@ def banner(run: Run) -> str:
             f"{run.counts.macs / 1e9:.4g} GFLOPs at {info.input_size}x{info.input_size})",
             f"data: {info.dataset or config.data.dataset}, {info.num_classes} classes, "
             f"{info.num_train:,} train / {info.num_val:,} val images",
-            f"plan: {start} x {steps:,} steps of {batch} = {epochs * steps:,} steps; "
+            f"plan: {start} x {steps:,} steps of {batch} = {epochs * steps:,} steps{checks}; "
             f"recipe {config.recipe}, seed {config.seed}, device {env.device}",
         ]
     )

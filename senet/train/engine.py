@@ -7,7 +7,8 @@ under ``torchrun`` (DistributedDataParallel; see :mod:`senet.train.distributed`)
 - :func:`setup`: device, seeds, the run folder (locked; a new run refuses a folder holding another
   one), loaders, model, optimizer, schedule (resumed from the newest checkpoint that loads, if
   asked), complexity, DDP / compile wrappers, TensorBoard;
-- :func:`run_epoch`: one epoch of training (:func:`train_one_epoch`) and its evaluation;
+- :func:`run_epoch`: one epoch of training (:func:`train_one_epoch`) and its evaluation (when due:
+  the first epoch, every ``eval_every``-th after it and the last);
 - :func:`record`: ``metrics.jsonl``, TensorBoard, the epoch line on stderr, the checkpoint;
 - :func:`finish`: ``result.json`` and the :class:`FitResult`.
 
@@ -54,7 +55,7 @@ from senet.train.rundir import CONFIG, RESULT, FitResult, RunFolderError, load_r
 from senet.train.step import optimizer_steps
 
 _LOGGED = ("train_loss", "train_top1", "val_loss", "top1", "top5", "lr")
-"""The metrics written to TensorBoard each epoch."""
+"""The metrics written to TensorBoard each epoch (the validation ones after a validated epoch only)."""
 
 
 @dataclass
@@ -209,7 +210,9 @@ def _build(config: TrainConfig, env: dist.DistEnv, *, resume: bool) -> Run:
 
 
 def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
-    """Train epoch ``epoch`` (0-based) and evaluate; the epoch's metrics row.
+    """Train epoch ``epoch`` (0-based) and evaluate when due (:meth:`TrainConfig.validates`); the
+    epoch's metrics row, without the validation keys (``val_loss``, ``top1``, ``top5``,
+    ``val_images``, ``raw_*``) for an epoch not validated.
 
     Raises :class:`NonFiniteLossError` when the training loss, the validation loss or the weights
     (parameters and BN buffers) became NaN or infinite: nothing of this epoch is recorded, the last
@@ -226,7 +229,7 @@ def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
             config=config, env=run.env, scaler=run.scaler, show=run.show and run.progress, ema=run.ema,
             ema_source=run.model,
         )  # fmt: skip
-        val = _evaluate(run)
+        val = _evaluate(run) if config.validates(epoch + 1) else {}
         check_finite(run.model, {**stats, **val}, epoch=epoch, env=run.env)
     except NonFiniteLossError as err:
         where = (
@@ -260,7 +263,8 @@ def record(run: Run, metrics: dict[str, Any]) -> None:
         rundir.append_metrics(run.run_dir, metrics)
         if run.writer is not None:
             for key in _LOGGED:
-                run.writer.add_scalar(key, metrics[key], epoch)
+                if key in metrics:  # the validation keys only after a validated epoch
+                    run.writer.add_scalar(key, metrics[key], epoch)
         if run.show:
             print(f"{config.model.name} {_epoch_line(metrics, config.epochs)}", file=sys.stderr)
         if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
@@ -283,10 +287,12 @@ def record(run: Run, metrics: dict[str, Any]) -> None:
 def finish(run: Run, metrics: dict[str, Any]) -> FitResult:
     """Close the run: ``result.json`` from the last epoch's ``metrics`` and the whole history.
 
-    Empty ``metrics`` (a finished run resumed: no epoch left) evaluate the loaded weights.
+    ``metrics`` without validation keys (empty: a finished run resumed, no epoch left) evaluate the
+    loaded weights; the last epoch is always validated, so a run that trained has them.
     """
     config, main = run.config, run.env.is_main
-    metrics = metrics or _evaluate(run)
+    if "top1" not in metrics:
+        metrics = metrics | _evaluate(run)
     if run.writer is not None:
         run.writer.close()
     history = rundir.read_metrics(run.run_dir) if main else []
@@ -364,10 +370,15 @@ def _load_state(
 
 
 def _epoch_line(m: dict[str, Any], epochs: int) -> str:
+    """The epoch's line on stderr; ``not validated`` in place of the validation numbers (eval_every)."""
+    val = (
+        f"val loss {m['val_loss']:.4f} top-1 {m['top1']:.2f}% top-5 {m['top5']:.2f}%"
+        if "top1" in m
+        else "not validated"
+    )
     return (
         f"epoch {m['epoch']}/{epochs}  train loss {m['train_loss']:.4f} top-1 {m['train_top1']:.2f}%  "
-        f"val loss {m['val_loss']:.4f} top-1 {m['top1']:.2f}% top-5 {m['top5']:.2f}%  "
-        f"{m['train_images_per_second']:,.0f} img/s  {format_seconds(m['epoch_seconds'])}"
+        f"{val}  {m['train_images_per_second']:,.0f} img/s  {format_seconds(m['epoch_seconds'])}"
     )
 
 

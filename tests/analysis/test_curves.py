@@ -140,3 +140,37 @@ def test_train_twin_draws_the_curves_in_the_comparison_folder(tmp_path: Path) ->
     assert list(data["mean"]) == ["se_resnet20_cifar", "resnet20_cifar"]
     metrics = [json.loads(line) for line in (tmp_path / "cmp" / "resnet20_cifar" / "metrics.jsonl").open()]
     assert [r["val_top1_error"] for r in data["runs"][1]["rows"]] == [100 - m["top1"] for m in metrics]
+
+
+def test_rows_without_validation_are_left_out_of_the_validation_curves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """eval_every > 1: the validation series hold the validated epochs (of every seed, for the mean),
+    the training series every epoch; a first row without validation is no error."""
+    for seed, validated in ((0, {2, 3}), (1, {1, 3})):
+        folder = tmp_path / "runs" / f"seed-{seed}"
+        _run(folder, "se_resnet20_cifar", [])
+        for epoch, (tl, ta, vl, va) in enumerate(SE0 if seed == 0 else SE1, start=1):
+            val = {"val_loss": vl, "top1": va, "top5": 99.0} if epoch in validated else {}
+            append_metrics(folder, {"epoch": epoch, "train_loss": tl, "train_top1": ta, **val, "lr": 0.1})
+    c = read_curve(tmp_path / "runs" / "seed-0")
+    assert c.epochs == (1, 2, 3) and c.train_loss == (2.0, 1.5, 1.0)
+    assert c.val_epochs == (2, 3) and c.val_loss == (1.4, 1.2) and c.val_top1_error == (44.5, 38.0)
+    assert main(["curves", str(tmp_path / "runs"), "-o", str(tmp_path / "fig")]) == 0
+    assert "2 run(s), 3 epochs, last val top-1 error 39.00%" in capsys.readouterr().out
+    assert (tmp_path / "fig" / "curves.png").read_bytes()[:8] == PNG
+    mean = json.loads((tmp_path / "fig" / "curves.json").read_text())["mean"]["se_resnet20_cifar"]
+    assert mean["epochs"] == [1, 2, 3] and mean["train_loss"] == pytest.approx([2.1, 1.55, 1.1])
+    assert mean["val_epochs"] == [3] and mean["val_top1_error"] == pytest.approx([39.0])
+    rows = list(csv.DictReader((tmp_path / "fig" / "curves.csv").open()))
+    assert [(r["epoch"], r["val_loss"]) for r in rows[:3]] == [("1", ""), ("2", "1.4"), ("3", "1.2")]
+
+
+def test_a_run_with_no_validated_epoch_yet_draws_its_training_curves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _run(tmp_path / "run", "resnet20_cifar", [])
+    append_metrics(folder, {"epoch": 1, "train_loss": 2.0, "train_top1": 30.0, "lr": 0.1})
+    assert read_curve(folder).val_epochs == () and read_curve(folder).train_top1_error == (70.0,)
+    assert main(["curves", str(folder), "-o", str(tmp_path / "fig"), "--plot", "false"]) == 0
+    assert "1 epochs, no validated epoch yet" in capsys.readouterr().out
