@@ -51,6 +51,8 @@ def banner(run: Run) -> str:
     checks = (
         f", validated every {config.eval_every} epochs from the first and after the last"
         if config.eval_every > 1
+        else ", validated after the last epoch only"
+        if config.eval_every == 0
         else ""
     )
     return "\n".join(

@@ -107,8 +107,8 @@ class TrainConfig:
     OUT.old-<time> first (nothing is deleted). Not with --resume; recorded as false."""
     eval_every: int = 1
     """Validate every N epochs and always after the last epoch (1: every epoch), counted from the
-    first (epochs 1, 1 + N, 1 + 2N ...: a failing validation shows at once). Short budgets spend the
-    saved validation time on training. In metrics.jsonl the rows of the epochs not validated have
+    first (epochs 1, 1 + N, 1 + 2N ...: a failing validation shows at once); 0: only after the last
+    epoch. Short budgets spend the saved validation time on training. In metrics.jsonl the rows of the epochs not validated have
     no validation keys (val_loss, top1, top5, val_images, raw_*)."""
     checkpoint_every: int = 1
     """Write a checkpoint every N epochs (and after the last)."""
@@ -165,8 +165,10 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be >= 1")
-        if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 1:
-            raise ConfigError(f"eval_every={self.eval_every!r}: must be an integer >= 1 (1: every epoch)")
+        if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 0:
+            raise ConfigError(
+                f"eval_every={self.eval_every!r}: must be an integer >= 0 (1: every epoch, 0: the last only)"
+            )
         if self.accumulate_steps < 1:
             raise ConfigError(f"accumulate_steps={self.accumulate_steps!r}: must be >= 1")
         for name in ("clip_grad_norm", "mixup_alpha", "cutmix_alpha"):
@@ -224,8 +226,8 @@ class TrainConfig:
 
     def validates(self, epoch: int) -> bool:
         """Whether epoch ``epoch`` (1-based) is followed by validation: the first, every
-        ``eval_every``-th after it and the last."""
-        return (epoch - 1) % self.eval_every == 0 or epoch == self.epochs
+        ``eval_every``-th after it and the last (``eval_every`` 0: the last only)."""
+        return epoch == self.epochs or (self.eval_every > 0 and (epoch - 1) % self.eval_every == 0)
 
     @property
     def effective_batch(self) -> int:

@@ -45,6 +45,7 @@ def test_epochs_1_3_5_and_the_last_are_validated() -> None:
     assert [e for e in range(1, 7) if config.validates(e)] == [1, 3, 5, 6]
     assert [e for e in range(1, 8) if config.replace(epochs=7, eval_every=3).validates(e)] == [1, 4, 7]
     assert all(TrainConfig(epochs=4).validates(e) for e in range(1, 5))
+    assert [e for e in range(1, 6) if TrainConfig(epochs=5, eval_every=0).validates(e)] == [5]
 
 
 def test_only_due_epochs_are_validated_and_the_result_is_the_last(every_second: tuple[Path, str]) -> None:
@@ -142,13 +143,13 @@ def test_curves_of_a_run_validated_every_second_epoch(
     assert f"3 epochs, last val top-1 error {100 - rows[2]['top1']:.2f}%" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("value", [0, -2, 1.5, True, "2"])
+@pytest.mark.parametrize("value", [-1, -2, 1.5, True, "2"])
 def test_a_bad_eval_every_is_named(value: object) -> None:
-    with pytest.raises(ConfigError, match=f"eval_every={value!r}: must be an integer >= 1"):
+    with pytest.raises(ConfigError, match=f"eval_every={value!r}: must be an integer >= 0"):
         TrainConfig(eval_every=value)  # type: ignore[arg-type]
 
 
 def test_eval_every_is_an_option(capsys) -> None:
     assert TrainConfig().with_overrides(["eval_every=4"]).eval_every == 4
-    assert main(["train", "--model", "se_resnet20_cifar", "--eval-every", "0"]) == 2
-    assert "eval_every=0" in capsys.readouterr().err
+    assert main(["train", "--model", "se_resnet20_cifar", "--eval-every", "-1"]) == 2
+    assert "eval_every=-1" in capsys.readouterr().err
