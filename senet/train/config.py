@@ -150,6 +150,18 @@ class TrainConfig:
     validation metrics (top1, val_loss, result.json) are the EMA's, the trained weights' are logged
     as raw_top1 / raw_top5 / raw_val_loss, and each checkpoint holds the EMA as ema.safetensors
     (its state in state.pt)."""
+    lookahead_every: int = 0
+    """Lookahead weight averaging (Zhang et al. 2019) as airbench94 (Jordan 2024) uses it, every k
+    optimizer steps (0: off; airbench: 5): the slow weights (a copy of every parameter and
+    floating-point buffer, BN statistics too) move toward the fast (trained) ones,
+    slow <- slow + (1 - alpha_t) (fast - slow), and the fast weights are reset to them;
+    alpha_t = lookahead_decay * (t / T)^3 with t the global optimizer step and T the run's total
+    (a no-op early in training, an average late). After the run's last step the fast weights are
+    set to the slow ones, so the final checkpoint and metrics are theirs; earlier epochs evaluate
+    the fast weights. The slow weights are in each checkpoint's state.pt. With ema_decay the EMA
+    averages the weights after each lookahead update."""
+    lookahead_decay: float = 0.95**5
+    """The largest alpha_t of lookahead_every, reached at the run's last step (airbench: 0.95^5)."""
     mixup_alpha: float = 0.0
     """Mixup (Zhang et al. 2018): each batch is mixed with a shuffled copy of itself with weight
     lambda ~ Beta(alpha, alpha), the targets likewise (0: off). Combined with label_smoothing."""
@@ -178,6 +190,10 @@ class TrainConfig:
             raise ConfigError(f"norm_lr_scale={self.norm_lr_scale!r}: must be a finite number > 0")
         if not 0 <= self.ema_decay < 1:
             raise ConfigError(f"ema_decay={self.ema_decay!r}: must be in [0, 1)")
+        if self.lookahead_every < 0:
+            raise ConfigError(f"lookahead_every={self.lookahead_every!r}: must be >= 0 (0: off)")
+        if not 0 <= self.lookahead_decay < 1:
+            raise ConfigError(f"lookahead_decay={self.lookahead_decay!r}: must be in [0, 1)")
         for name in ("freeze_bn_last_epochs", "limit_train_batches", "limit_val_batches", "threads",
                      "log_every_steps"):  # fmt: skip
             if getattr(self, name) < 0:

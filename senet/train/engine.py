@@ -39,6 +39,7 @@ from senet.train import preflight, rundir
 from senet.train.banner import announce
 from senet.train.config import TrainConfig
 from senet.train.ema import EMA_WEIGHTS, build_ema, ema_weights
+from senet.train.lookahead import Lookahead, build_lookahead
 from senet.train.loop import (
     NonFiniteLossError,
     autocast,
@@ -85,6 +86,8 @@ class Run:
     """The newest checkpoint written or resumed from (named when the loss turns NaN)."""
     ema: AveragedModel | None = None
     """The moving average of ``model`` (``ema_decay > 0``): evaluated and checkpointed with it."""
+    lookahead: Lookahead | None = None
+    """The slow weights of ``model`` (``lookahead_every > 0``): in each checkpoint's state."""
     writer: Any = None
     """The TensorBoard ``SummaryWriter`` (main process with ``tensorboard=true`` only)."""
     show: bool = True
@@ -189,11 +192,12 @@ def _build(config: TrainConfig, env: dist.DistEnv, *, resume: bool) -> Run:
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(config, model)
     scaler = torch.amp.GradScaler("cuda") if config.amp == "fp16" else None
-    ema = build_ema(config, model)
-    start_epoch, iters_done = _load_state(found, config, model, optimizer, scaler, ema) if found else (0, 0)
-    steps = optimizer_steps(
-        steps_per_epoch(train_loader, config.limit_train_batches), config.accumulate_steps
+    ema, lookahead = build_ema(config, model), build_lookahead(config, model)
+    start_epoch, iters_done = (
+        _load_state(found, config, model, optimizer, scaler, ema, lookahead) if found else (0, 0)
     )
+    batches = steps_per_epoch(train_loader, config.limit_train_batches)
+    steps = optimizer_steps(batches, config.accumulate_steps)
     scheduler = build_scheduler(config, optimizer, steps, done=iters_done)
     if env.is_main:
         rundir.prepare(run_dir, config.to_dict(), start_epoch)
@@ -204,7 +208,8 @@ def _build(config: TrainConfig, env: dist.DistEnv, *, resume: bool) -> Run:
     return Run(
         config=config, env=env, run_dir=run_dir, train_loader=train_loader, val_loader=val_loader, info=info,
         model=model, train_model=train_model, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
-        counts=counts, ema=ema, start_epoch=start_epoch, last_checkpoint=found.path if found else None,
+        counts=counts, ema=ema, lookahead=lookahead, start_epoch=start_epoch,
+        last_checkpoint=found.path if found else None,
         writer=preflight.tensorboard_writer(config, run_dir) if env.is_main else None,
     )  # fmt: skip
 
@@ -227,7 +232,7 @@ def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
         stats = train_one_epoch(
             run.train_model, run.train_loader, optimizer=run.optimizer, scheduler=run.scheduler, epoch=epoch,
             config=config, env=run.env, scaler=run.scaler, show=run.show and run.progress, ema=run.ema,
-            ema_source=run.model,
+            ema_source=run.model, lookahead=run.lookahead,
         )  # fmt: skip
         val = _evaluate(run) if config.validates(epoch + 1) else {}
         check_finite(run.model, {**stats, **val}, epoch=epoch, env=run.env)
@@ -278,6 +283,7 @@ def record(run: Run, metrics: dict[str, Any]) -> None:
                     "rng": ckpt.rng_state(),
                     "metrics": metrics,
                     **({"ema": run.ema.state_dict()} if run.ema is not None else {}),
+                    **({"lookahead": run.lookahead.state_dict()} if run.lookahead is not None else {}),
                 },
                 extra_weights={EMA_WEIGHTS: ema_weights(run.ema)} if run.ema is not None else None,
             )  # fmt: skip
@@ -346,9 +352,10 @@ def _load_state(
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler | None,
     ema: AveragedModel | None = None,
+    lookahead: Lookahead | None = None,
 ) -> tuple[int, int]:
-    """Put a loaded checkpoint's weights, optimizer, scaler and RNG states in place; (epochs,
-    iterations) done.
+    """Put a loaded checkpoint's weights, optimizer, scaler, EMA, Lookahead and RNG states in place;
+    (epochs, iterations) done.
 
     The base rate of the schedule is this config's (an ``--set lr=...`` on resume wins): it goes
     into each group's ``initial_lr``, which :func:`build_scheduler` continues from.
@@ -359,12 +366,11 @@ def _load_state(
         group["initial_lr"] = config.scaled_lr
     if scaler is not None and found.state.get("scaler"):
         scaler.load_state_dict(found.state["scaler"])
-    if ema is not None:
-        if "ema" not in found.state:
-            raise RunFolderError(
-                f"{found.path}: has no EMA state (trained with ema_decay=0); resume without it"
-            )
-        ema.load_state_dict(found.state["ema"])
+    for key, held, option in (("ema", ema, "ema_decay"), ("lookahead", lookahead, "lookahead_every")):
+        if held is not None and key not in found.state:
+            raise RunFolderError(f"{found.path}: no {key} state (trained with {option}=0); resume without it")
+        if held is not None:
+            held.load_state_dict(found.state[key])
     ckpt.set_rng_state(found.state["rng"])
     return found.epoch, int(found.state["scheduler"]["last_epoch"])
 

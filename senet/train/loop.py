@@ -19,6 +19,7 @@ from senet.data import DataError, Loader, forward_eval
 from senet.errors import NonFiniteError
 from senet.train import distributed as dist
 from senet.train.config import TrainConfig
+from senet.train.lookahead import Lookahead
 from senet.train.meter import Reading, StepMeter, to_host
 from senet.train.mix import mix_batch, mixing
 from senet.train.optim import freeze_bn
@@ -125,11 +126,13 @@ def train_one_epoch(
     show: bool = True,
     ema: AveragedModel | None = None,
     ema_source: nn.Module | None = None,
+    lookahead: Lookahead | None = None,
 ) -> dict[str, float]:
     """One pass over ``loader``; returns the mean training loss, top-1 accuracy and images/s.
 
     The optimizer steps through :class:`~senet.train.step.Stepper` (accumulation, clipping, the
-    schedule, the EMA ``ema`` of ``ema_source``: the plain network inside ``model``'s wrappers);
+    schedule, ``lookahead``'s slow weights and the EMA ``ema`` of ``ema_source``: the plain network
+    inside ``model``'s wrappers);
     batches are mixed (:mod:`senet.train.mix`) when mixup or CutMix is on.
 
     The loss sums, top-1 counts and a NaN/inf flag stay on the device (:class:`StepMeter`) and are
@@ -146,7 +149,7 @@ def train_one_epoch(
     bar = Progress(steps, f"epoch {epoch + 1}/{config.epochs}", enabled=show)
     meter = StepMeter(env.device, config.log_every_steps)
     stepper = Stepper(model, optimizer, scheduler, config, batches=steps, scaler=scaler, ema=ema,
-                      ema_source=ema_source)  # fmt: skip
+                      ema_source=ema_source, lookahead=lookahead)  # fmt: skip
     shown: dict[str, float] = {}
     step = -1
     for step, (images, labels) in enumerate(loader):

@@ -1,12 +1,12 @@
 """The optimizer side of a training step: gradient accumulation, clipping, fp16 scaling, the
-schedule and the moving average of the weights.
+schedule, Lookahead and the moving average of the weights.
 
 With ``accumulate_steps = k`` the batches of an epoch form groups of k (the last group may be
 shorter); each batch's loss is divided by its group's size before ``backward``, so the summed
 gradient is that of the group's mean loss: one step over k batches of b equals one step over a
-batch of k * b (BN, which normalises each batch on its own, aside). The optimizer, the schedule
-and the EMA step once per group; under DDP the gradients are averaged over processes only at the
-group's last batch (``no_sync`` before).
+batch of k * b (BN, which normalises each batch on its own, aside). The optimizer, the schedule,
+Lookahead and the EMA step once per group; under DDP the gradients are averaged over processes
+only at the group's last batch (``no_sync`` before).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
 from senet.train.config import TrainConfig
+from senet.train.lookahead import Lookahead
 
 
 def optimizer_steps(batches: int, accumulate_steps: int) -> int:
@@ -40,10 +41,15 @@ class Stepper:
         scaler: torch.amp.GradScaler | None = None,
         ema: AveragedModel | None = None,
         ema_source: nn.Module | None = None,
+        lookahead: Lookahead | None = None,
     ) -> None:
+        """``ema_source``: the plain network inside ``model``'s wrappers, which the EMA and
+        ``lookahead`` (the slow weights) average (none: ``model`` itself, for ``lookahead``)."""
         self.model, self.optimizer, self.scheduler, self.scaler = model, optimizer, scheduler, scaler
         self.k, self.batches, self.clip = config.accumulate_steps, batches, config.clip_grad_norm
-        self.ema, self.ema_source = ema, ema_source
+        self.ema, self.ema_source, self.lookahead = ema, ema_source, lookahead
+        self.total = optimizer_steps(batches, self.k) * config.epochs
+        """The run's optimizer steps (all epochs), T of Lookahead's alpha_t."""
 
     def _group(self, step: int) -> tuple[int, bool, bool]:
         """(size of the group of batch ``step``, whether ``step`` opens it, whether it closes it)."""
@@ -59,7 +65,7 @@ class Stepper:
 
     def backward(self, step: int, loss: torch.Tensor) -> None:
         """Back-propagate batch ``step``'s loss; at a group's last batch, clip and step the optimizer,
-        the schedule and the EMA."""
+        the schedule, Lookahead (at the global step ``scheduler.last_epoch``) and the EMA."""
         size, first, last = self._group(step)
         if first:
             self.optimizer.zero_grad(set_to_none=True)
@@ -78,5 +84,8 @@ class Stepper:
         else:
             self.optimizer.step()
         self.scheduler.step()
+        if self.lookahead is not None:
+            source = self.model if self.ema_source is None else self.ema_source
+            self.lookahead.step(source, self.scheduler.last_epoch, self.total)
         if self.ema is not None:
             self.ema.update_parameters(self.ema_source)
