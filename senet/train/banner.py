@@ -1,5 +1,5 @@
 """What a run says the moment it starts: the banner (run folder, model, parameters, GFLOPs, images
-per split, steps per epoch, the plan) and a warning when the network's stem would shrink the data's
+per split, steps per epoch, the plan), the line each epoch ends with, and a warning when the network's stem would shrink the data's
 images to almost nothing (an ImageNet network on 16x16 digits).
 """
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 import torch
 from torch import nn
@@ -20,6 +20,7 @@ from senet.spec import ModelSpec
 from senet.train import distributed as dist
 from senet.train.config import TrainConfig
 from senet.train.loop import steps_per_epoch
+from senet.train.progress import format_seconds
 
 
 class Run(Protocol):
@@ -123,3 +124,16 @@ def announce(run: Run, stream: TextIO | None = None) -> None:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def epoch_line(m: dict[str, Any], epochs: int) -> str:
+    """The epoch's line on stderr; ``not validated`` in place of the validation numbers (eval_every)."""
+    val = (
+        f"val loss {m['val_loss']:.4f} top-1 {m['top1']:.2f}% top-5 {m['top5']:.2f}%"
+        if "top1" in m
+        else "not validated"
+    )
+    return (
+        f"epoch {m['epoch']}/{epochs}  train loss {m['train_loss']:.4f} top-1 {m['train_top1']:.2f}%  "
+        f"{val}  {m['train_images_per_second']:,.0f} img/s  {format_seconds(m['epoch_seconds'])}"
+    )

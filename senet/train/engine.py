@@ -36,7 +36,7 @@ from senet.runtime import num_threads
 from senet.train import checkpoint as ckpt
 from senet.train import distributed as dist
 from senet.train import preflight, rundir
-from senet.train.banner import announce
+from senet.train.banner import announce, epoch_line
 from senet.train.config import TrainConfig
 from senet.train.ema import EMA_WEIGHTS, build_ema, ema_weights
 from senet.train.lookahead import Lookahead, build_lookahead
@@ -51,7 +51,7 @@ from senet.train.loop import (
 )
 from senet.train.models import build_model, init_from_data, model_complexity
 from senet.train.optim import build_optimizer, build_scheduler
-from senet.train.progress import Tracked, format_seconds
+from senet.train.progress import Tracked
 from senet.train.rundir import CONFIG, RESULT, FitResult, RunFolderError, load_result
 from senet.train.step import optimizer_steps
 
@@ -271,7 +271,7 @@ def record(run: Run, metrics: dict[str, Any]) -> None:
                 if key in metrics:  # the validation keys only after a validated epoch
                     run.writer.add_scalar(key, metrics[key], epoch)
         if run.show:
-            print(f"{config.model.name} {_epoch_line(metrics, config.epochs)}", file=sys.stderr)
+            print(f"{config.model.name} {epoch_line(metrics, config.epochs)}", file=sys.stderr)
         if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
             run.last_checkpoint = ckpt.save_checkpoint(
                 run.run_dir, epoch=epoch, model=run.model, config=config.to_dict(),
@@ -373,19 +373,6 @@ def _load_state(
             held.load_state_dict(found.state[key])
     ckpt.set_rng_state(found.state["rng"])
     return found.epoch, int(found.state["scheduler"]["last_epoch"])
-
-
-def _epoch_line(m: dict[str, Any], epochs: int) -> str:
-    """The epoch's line on stderr; ``not validated`` in place of the validation numbers (eval_every)."""
-    val = (
-        f"val loss {m['val_loss']:.4f} top-1 {m['top1']:.2f}% top-5 {m['top5']:.2f}%"
-        if "top1" in m
-        else "not validated"
-    )
-    return (
-        f"epoch {m['epoch']}/{epochs}  train loss {m['train_loss']:.4f} top-1 {m['train_top1']:.2f}%  "
-        f"{val}  {m['train_images_per_second']:,.0f} img/s  {format_seconds(m['epoch_seconds'])}"
-    )
 
 
 # senet.analysis and senet.commands import these from here (CONFIG, RESULT, FitResult and
