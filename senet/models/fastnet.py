@@ -12,7 +12,7 @@ without one (SE-VGG, SE-Inception; Sec. 3.3, Fig. 2): after the non-linearity th
 group, on its C channels. As in airbench94, the 3x3 convolutions start as the identity in their
 first C_in filters (``dirac``), the batch norms learn only their shifts (``norm_scale``) and the
 whitening filters stay fixed (``frozen_stem``). ``widths`` are airbench94's in
-:data:`AIRBENCH94`; the registered pair takes the narrower :data:`FASTNET` so that nine epochs of
+:data:`AIRBENCH94`; the registered pair takes the narrower :data:`FASTNET` so that 13 epochs of
 the CIFAR-10 development split fit the half-hour CPU budget of the ``cifar_budget`` recipe.
 """
 

@@ -12,7 +12,7 @@ import shutil
 import pytest
 import torch
 from torch import nn
-from train_fixtures import tiny_config
+from train_fixtures import count_host_reads, tiny_config
 
 from senet.cli import build_parser
 from senet.train import ConfigError, TrainConfig, engine, fit, load_checkpoint, meter
@@ -159,15 +159,7 @@ def test_no_host_read_per_step(tmp_path, monkeypatch) -> None:
     config = tiny_config(tmp_path / "run", lookahead_every=1, log_every_steps=0)
     run = engine.setup(config, quiet=True)
     slow = copy.deepcopy(run.lookahead.state_dict())
-    calls: list[str] = []
-    for name in ("item", "tolist", "__bool__", "__int__", "__float__", "__index__", "numpy"):
-        real = getattr(torch.Tensor, name)
-
-        def counted(self, *args, _real=real, _name=name, **kwargs):
-            calls.append(_name)
-            return _real(self, *args, **kwargs)
-
-        monkeypatch.setattr(torch.Tensor, name, counted)
+    calls = count_host_reads(monkeypatch)
     before = meter.host_reads()
     with run.folder:
         train_one_epoch(

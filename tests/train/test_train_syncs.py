@@ -5,14 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
-import torch
-from train_fixtures import tiny_config
+from train_fixtures import count_host_reads, tiny_config
 
 from senet.data import DataConfig
 from senet.train import engine, meter
 from senet.train.loop import train_one_epoch
-
-_READS = ("item", "tolist", "__bool__", "__int__", "__float__", "__index__", "numpy")
 
 
 @pytest.mark.parametrize("every", [1, 2, 3, 0])
@@ -20,15 +17,7 @@ def test_one_host_read_per_log_interval(tmp_path, monkeypatch, every: int) -> No
     data = DataConfig(dataset="digits", input_size=8, limit_train=192, limit_val=32, workers=0)  # 6 steps
     config = tiny_config(tmp_path / "run", log_every_steps=every, data=data)
     run = engine.setup(config, quiet=True)
-    calls: list[str] = []
-    for name in _READS:  # every way a tensor's value reaches Python
-        real = getattr(torch.Tensor, name)
-
-        def counted(self, *args, _real=real, _name=name, **kwargs):
-            calls.append(_name)
-            return _real(self, *args, **kwargs)
-
-        monkeypatch.setattr(torch.Tensor, name, counted)
+    calls = count_host_reads(monkeypatch)
     before = meter.host_reads()
     with run.folder:
         stats = train_one_epoch(
@@ -65,15 +54,7 @@ def test_evaluation_reads_its_sums_once(tmp_path, monkeypatch) -> None:
     from senet.train.loop import evaluate
 
     run = engine.setup(tiny_config(tmp_path / "run"), quiet=True)
-    calls: list[str] = []
-    for name in _READS:
-        real = getattr(torch.Tensor, name)
-
-        def counted(self, *args, _real=real, _name=name, **kwargs):
-            calls.append(_name)
-            return _real(self, *args, **kwargs)
-
-        monkeypatch.setattr(torch.Tensor, name, counted)
+    calls = count_host_reads(monkeypatch)
     with run.folder:
         val = evaluate(run.model, run.val_loader, env=run.env)
     monkeypatch.undo()

@@ -65,3 +65,26 @@ def ddp_worker(rank: int, world_size: int, port: int, out_dir: str) -> None:
     )
     torch.set_num_threads(1)
     fit(tiny_config(out_dir, epochs=2), quiet=True)
+
+
+HOST_READS = ("item", "tolist", "__bool__", "__int__", "__float__", "__index__", "numpy")
+"""Every way a tensor's value reaches Python (a host synchronisation on an accelerator)."""
+
+
+def count_host_reads(monkeypatch: Any) -> list[str]:
+    """Patch torch.Tensor so that each of :data:`HOST_READS` is recorded, by name, in the list
+    returned (until ``monkeypatch.undo()``)."""
+    import torch
+
+    calls: list[str] = []
+    for name in HOST_READS:
+        real = getattr(torch.Tensor, name)
+
+        def counted(
+            self: torch.Tensor, *args: Any, _real: Any = real, _name: str = name, **kwargs: Any
+        ) -> Any:
+            calls.append(_name)
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    return calls
