@@ -24,8 +24,9 @@ from torch import nn
 from senet.train.config import TrainConfig
 
 
-def averaged_tensors(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
-    """(name, tensor) of every parameter and floating-point buffer of ``model``: what is averaged."""
+def floating_tensors(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    """(name, tensor) of every parameter and floating-point buffer (BN statistics) of ``model``:
+    what Lookahead averages (and what :func:`senet.train.loop.non_finite_tensors` checks)."""
     named = [*model.named_parameters(), *model.named_buffers()]
     return [(name, t) for name, t in named if t.is_floating_point()]
 
@@ -36,7 +37,7 @@ class Lookahead:
 
     def __init__(self, model: nn.Module, every: int, decay: float) -> None:
         self.every, self.decay = every, decay
-        named = averaged_tensors(model)
+        named = floating_tensors(model)
         self.names = [name for name, _ in named]
         self.slow = [t.detach().clone() for _, t in named]
 
@@ -57,7 +58,7 @@ class Lookahead:
             torch._foreach_copy_(self._fast(model), self.slow)
 
     def _fast(self, model: nn.Module) -> list[torch.Tensor]:
-        named = averaged_tensors(model)
+        named = floating_tensors(model)
         if [name for name, _ in named] != self.names:
             raise ValueError("lookahead: the model's parameters and buffers are not those it was built for")
         return [t.detach() for _, t in named]

@@ -19,7 +19,7 @@ from senet.data import DataError, Loader, forward_eval
 from senet.errors import NonFiniteError
 from senet.train import distributed as dist
 from senet.train.config import TrainConfig
-from senet.train.lookahead import Lookahead
+from senet.train.lookahead import Lookahead, floating_tensors
 from senet.train.meter import Reading, StepMeter, to_host
 from senet.train.mix import mix_batch, mixing
 from senet.train.optim import freeze_bn
@@ -38,8 +38,7 @@ _CHECKED = ("train_loss", "val_loss", "top1", "top5")
 
 def non_finite_tensors(model: nn.Module) -> list[str]:
     """Names of the parameters and floating-point buffers (BN statistics) holding NaN or inf."""
-    named = [*model.named_parameters(), *model.named_buffers()]
-    named = [(name, t) for name, t in named if t.is_floating_point()]
+    named = floating_tensors(model)
     if not named:
         return []
     finite = torch.stack([torch.isfinite(t.detach()).all() for _, t in named]).tolist()  # one sync
