@@ -18,9 +18,18 @@ import torch
 import torch.nn.functional as F
 
 
-def pad_uint8(images: torch.Tensor, pad: int) -> torch.Tensor:
-    """Zero-pad uint8 (N, C, H, W) to (N, C, H + 2 pad, W + 2 pad) -- zero is black before normalisation."""
-    return F.pad(images, (pad, pad, pad, pad)) if pad else images
+def pad_uint8(images: torch.Tensor, pad: int, mode: str = "zeros") -> torch.Tensor:
+    """Pad uint8 (N, C, H, W) to (N, C, H + 2 pad, W + 2 pad): with zeros (black before normalisation) or,
+    ``mode`` "reflect", with the image mirrored about its border pixels (needs pad < H and W)."""
+    if not pad:
+        return images
+    if mode == "reflect":
+        if pad >= min(images.shape[-2:]):
+            raise ValueError(
+                f"reflection padding by {pad} needs images larger than {pad} px, got {images.shape}"
+            )
+        return F.pad(images, (pad, pad, pad, pad), mode="reflect")
+    return F.pad(images, (pad, pad, pad, pad))
 
 
 def random_crop(padded: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
@@ -129,6 +138,8 @@ class BatchAugment:
     pad: int
     cutout: int
     normalize: Normalize
+    pad_mode: str = "zeros"
+    """What the loader pads the stored images with (:func:`pad_uint8`)."""
 
     def __call__(
         self, batch: torch.Tensor, generator: torch.Generator, flip: torch.Tensor | None = None

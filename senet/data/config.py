@@ -24,6 +24,10 @@ AUGMENTS: tuple[str, ...] = get_args(Augment)
 Flip = Literal["random", "alternate"]
 FLIPS: tuple[str, ...] = get_args(Flip)
 
+#: What the crop/cifar augmentation pads with (see ``DataConfig.pad_mode``).
+PadMode = Literal["zeros", "reflect"]
+PAD_MODES: tuple[str, ...] = get_args(PadMode)
+
 #: Input size used when ``DataConfig.input_size`` is None.
 DEFAULT_INPUT_SIZE = {"digits": 16, "mnist": 28, "fashion-mnist": 28, "cifar10": 32, "cifar100": 32}
 DEFAULT_FOLDER_SIZE = 224
@@ -55,7 +59,11 @@ class DataConfig:
     """default (cifar -> cifar, folders -> imagenet, digits/mnist -> crop), none, crop (zero-pad +
     random crop), cifar (crop + horizontal flip) or imagenet (random-resized crop + flip; folders)."""
     pad: int | None = None
-    """Zero padding (pixels) of the crop/cifar augmentation; none: 4 for cifar, 2 otherwise."""
+    """Padding (pixels) of the crop/cifar augmentation; none: 4 for cifar, 2 otherwise."""
+    pad_mode: PadMode = "zeros"
+    """Tensor datasets: what the crop/cifar augmentation pads with: zeros (black pixels, as the
+    usual CIFAR crop) or reflect (the image mirrored at its border, as airbench94; needs pad < the
+    image side), so that a translated image has no black band."""
     flip: Flip = "random"
     """Tensor datasets, cifar augmentation: random (each image mirrored with probability 1/2, drawn anew
     every epoch) or alternate (airbench94's alternating flip, Jordan 2024, Sec. 3.6: a bit b_i per image,
@@ -124,6 +132,10 @@ class DataConfig:
             raise DataError(f"DataConfig.input_size: {self.input_size} is too small (need >= 4)")
         if self.flip not in FLIPS:
             raise DataError(f"DataConfig.flip: unknown flip {self.flip!r}; choose from {', '.join(FLIPS)}")
+        if self.pad_mode not in PAD_MODES:
+            raise DataError(
+                f"DataConfig.pad_mode: unknown mode {self.pad_mode!r}; choose from {', '.join(PAD_MODES)}"
+            )
         for name in ("cutout", "eval_shift", "workers", "limit_train", "limit_val"):
             if getattr(self, name) < 0:
                 raise DataError(f"DataConfig.{name}: must be >= 0, got {getattr(self, name)}")
@@ -173,6 +185,10 @@ class DataConfig:
             raise DataError(
                 f"DataConfig.eval_shift: {self.eval_shift} pixels is too large for {size}-pixel images "
                 f"(need eval_shift < input_size / 2, i.e. <= {(size - 1) // 2})"
+            )
+        if self.pad_mode == "reflect" and not tensor:
+            raise DataError(
+                f"DataConfig.pad_mode: 'reflect' applies to tensor datasets, not {self.dataset!r}"
             )
         if self.flip == "alternate" and not tensor:
             raise DataError(f"DataConfig.flip: 'alternate' applies to tensor datasets, not {self.dataset!r}")

@@ -77,7 +77,8 @@ class TensorLoader:
         alternate_flip: bool = False,
     ) -> None:  # fmt: skip
         pad = augment.pad if train and augment.mode in ("crop", "cifar") else 0
-        self.images = pad_uint8(split.images, pad).to(device)  # (N, C, H + 2 pad, W + 2 pad) uint8
+        # (N, C, H + 2 pad, W + 2 pad) uint8
+        self.images = pad_uint8(split.images, pad, augment.pad_mode).to(device)
         self.labels = split.labels.to(device)  # (N,) int64
         self.batch_size, self.train, self.augment, self.epoch = batch_size, train, augment, 0
         self.eval_flip = eval_flip and not train  # eval batches (B, 2, C, H, W): each image and its mirror
@@ -326,10 +327,16 @@ def build_loaders(
     common = dict(device=device, seed=seed, rank=rank, world_size=world_size)
     if config.is_tensor:
         train, val = load_tensor_dataset(config)
+        side = min(train.images.shape[-2:])
+        if config.pad_mode == "reflect" and config.resolved_pad() >= side:
+            raise DataError(
+                f"DataConfig.pad: reflection padding by {config.resolved_pad()} px needs a pad smaller than "
+                f"the {side}-pixel images of {config.dataset}"
+            )
         mean, std = channel_stats(train.images)
         normalize = Normalize(mean, std)
         augment = BatchAugment(
-            config.resolved_augment(), size, config.resolved_pad(), config.cutout, normalize
+            config.resolved_augment(), size, config.resolved_pad(), config.cutout, normalize, config.pad_mode
         )
         train_loader = TensorLoader(
             train, batch_size=batch_size, train=True, augment=augment,

@@ -45,6 +45,9 @@ class FastNetConfig:
     norm_scale: bool = False
     """Whether the batch norms learn their scale gamma; airbench94 keeps it at 1 (only the shift
     beta learns: train it at a higher rate with ``TrainConfig.norm_lr_scale``)."""
+    norm_momentum: float = 0.4
+    """Momentum of the batch norms' running statistics in PyTorch's convention (the weight of each
+    batch's statistics): airbench94's 0.6, the weight it gives the running ones, is 0.4 here."""
     frozen_stem: bool = True
     """Keep the stem's whitening filters fixed (only its bias learns), as airbench94."""
     se: SEConfig | None = None
@@ -61,12 +64,12 @@ FASTNET = FastNetConfig()
 class ConvGroup(nn.Module):
     """conv3x3 -> max-pool 2 -> BN -> GELU -> conv3x3 -> BN -> GELU, then SE on the output (Sec. 3.3)."""
 
-    def __init__(self, in_ch: int, out: int, se: SEConfig | None) -> None:
+    def __init__(self, in_ch: int, out: int, se: SEConfig | None, norm_momentum: float = 0.1) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_ch, out, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out)
+        self.bn1 = nn.BatchNorm2d(out, momentum=norm_momentum)
         self.conv2 = nn.Conv2d(out, out, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out)
+        self.bn2 = nn.BatchNorm2d(out, momentum=norm_momentum)
         self.act = nn.GELU()
         self.se = SqueezeExcite(out, se) if se is not None else None
 
@@ -86,7 +89,7 @@ class FastNet(nn.Module):
         self.act = nn.GELU()
         groups, width = [], cfg.stem
         for out in cfg.widths:
-            groups.append(ConvGroup(width, out, cfg.se))
+            groups.append(ConvGroup(width, out, cfg.se, cfg.norm_momentum))
             width = out
         self.features = nn.Sequential(*groups)
         self.num_features = width

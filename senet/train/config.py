@@ -68,8 +68,8 @@ class TrainConfig:
     """L2 weight decay."""
     schedule: Schedule = "multistep"
     """Learning-rate schedule, set every iteration: step (x gamma every step_size epochs),
-    multistep (x gamma at each milestone), cosine, linear (to zero at the end, after the warm-up:
-    with warmup_epochs the one-cycle shape of Smith & Topin 2017 and Page 2018) or constant."""
+    multistep (x gamma at each milestone), cosine, linear (to zero, or to final_lr_factor, at the
+    end; after the warm-up, the one-cycle shape of Smith & Topin 2017 and Page 2018) or constant."""
     step_size: int = 30
     """Epochs between drops of the step schedule."""
     milestones: tuple[float, ...] = (0.5, 0.75)
@@ -81,6 +81,11 @@ class TrainConfig:
     warmup_lr: float | None = None
     """A constant rate for the warm-up epochs instead of the linear ramp (He et al. 2016a's 0.01
     before ResNet-110's 0.1 on CIFAR); scaled with lr by lr_reference_batch. none: the ramp."""
+    warmup_start_factor: float = 0.0
+    """The linear warm-up starts at this fraction of lr (0: from zero; airbench94: 0.2)."""
+    final_lr_factor: float = 0.0
+    """The linear and cosine schedules end at this fraction of lr instead of zero (airbench94's
+    linear decay ends at 0.07, while Lookahead still averages)."""
     label_smoothing: float = 0.0
     """Label smoothing epsilon of the cross-entropy."""
     amp: Amp = "none"
@@ -118,6 +123,10 @@ class TrainConfig:
     freeze_bn_last_epochs: int = 0
     """Freeze every BN layer (statistics and affine parameters) for the last N epochs, as for
     SENet-154 (Appendix)."""
+    freeze_stem_after: int = 0
+    """Stop training the model's ``stem`` (every parameter of it) after N epochs (0: never), so that
+    backward no longer computes the gradient at the stem's output: airbench94 trains its whitening
+    layer's bias for 3 epochs only. Single-process runs (DDP needs a fixed set of parameters)."""
     sync_bn: bool = False
     """SyncBatchNorm under DDP (CUDA only)."""
     tensorboard: bool = False
@@ -194,8 +203,8 @@ class TrainConfig:
             raise ConfigError(f"lookahead_every={self.lookahead_every!r}: must be >= 0 (0: off)")
         if not 0 <= self.lookahead_decay < 1:
             raise ConfigError(f"lookahead_decay={self.lookahead_decay!r}: must be in [0, 1)")
-        for name in ("freeze_bn_last_epochs", "limit_train_batches", "limit_val_batches", "threads",
-                     "log_every_steps"):  # fmt: skip
+        for name in ("freeze_bn_last_epochs", "freeze_stem_after", "limit_train_batches", "limit_val_batches",
+                     "threads", "log_every_steps"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be >= 0")
         if self.eval_batch_size is not None and self.eval_batch_size < 1:
@@ -210,6 +219,13 @@ class TrainConfig:
             )
         if self.warmup_lr is not None and not 0 < self.warmup_lr < math.inf:
             raise ConfigError(f"warmup_lr={self.warmup_lr!r}: must be a finite number > 0 (or none)")
+        for name in ("warmup_start_factor", "final_lr_factor"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"{name}={getattr(self, name)!r}: must be a fraction of lr in [0, 1]")
+        if self.warmup_lr is not None and self.warmup_start_factor:
+            raise ConfigError(
+                "warmup_lr (a constant warm-up) and warmup_start_factor (a ramp's start) exclude each other"
+            )
         for name in ("lr", "momentum", "weight_decay", "warmup_epochs"):  # NaN passes every comparison
             if not math.isfinite(getattr(self, name)):
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be a finite number")

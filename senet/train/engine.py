@@ -50,7 +50,7 @@ from senet.train.loop import (
     train_one_epoch,
 )
 from senet.train.models import build_model, init_from_data, model_complexity
-from senet.train.optim import build_optimizer, build_scheduler
+from senet.train.optim import build_optimizer, build_scheduler, freeze_stem, stem
 from senet.train.progress import Tracked
 from senet.train.rundir import CONFIG, RESULT, FitResult, RunFolderError, load_result
 from senet.train.step import optimizer_steps
@@ -190,6 +190,8 @@ def _build(config: TrainConfig, env: dist.DistEnv, *, resume: bool) -> Run:
         init_from_data(model, train_loader)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    if config.freeze_stem_after:
+        stem(model, config)  # a model without a stem fails here, not after N epochs
     optimizer = build_optimizer(config, model)
     scaler = torch.amp.GradScaler("cuda") if config.amp == "fp16" else None
     ema, lookahead = build_ema(config, model), build_lookahead(config, model)
@@ -227,6 +229,7 @@ def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
     if config.deterministic:
         torch.manual_seed(config.seed * 1_000_003 + epoch)  # dropout etc.: the same per epoch on resume
     run.train_loader.set_epoch(epoch)
+    freeze_stem(run.model, config, epoch)
     tic = time.perf_counter()
     try:
         stats = train_one_epoch(

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from senet.config import ConfigError
 from senet.train.config import TrainConfig
 from senet.weights.adapt import classifier
 
@@ -87,17 +88,18 @@ def lr_factor(config: TrainConfig, iters_per_epoch: int) -> Callable[[int], floa
         if warmup > 0 and t < warmup:
             if config.warmup_lr is not None:  # a constant warm-up rate
                 return config.warmup_lr / config.lr
-            return (it + 1) / (warmup * iters_per_epoch)
+            start = config.warmup_start_factor
+            return start + (1.0 - start) * (it + 1) / (warmup * iters_per_epoch)
         if config.schedule == "step":
             return config.gamma ** math.floor(t / config.step_size)
         if config.schedule == "multistep":
             return config.gamma ** sum(t >= m * epochs for m in config.milestones)
+        done = min(1.0, (t - warmup) / max(epochs - warmup, 1e-8))  # fraction of the decay done
+        end = config.final_lr_factor
         if config.schedule == "cosine":
-            span = max(epochs - warmup, 1e-8)
-            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (t - warmup) / span)))
+            return end + (1.0 - end) * 0.5 * (1.0 + math.cos(math.pi * done))
         if config.schedule == "linear":
-            span = max(epochs - warmup, 1e-8)
-            return max(0.0, 1.0 - (t - warmup) / span)
+            return end + (1.0 - end) * (1.0 - done)
         return 1.0
 
     return factor
@@ -141,3 +143,26 @@ def freeze_bn(model: nn.Module) -> int:
             m.eval()
             count += 1
     return count
+
+
+def stem(model: nn.Module, config: TrainConfig) -> nn.Module:
+    """``model``'s ``stem`` submodule, which ``config.freeze_stem_after`` freezes; a ConfigError names a
+    model without one."""
+    found = getattr(model, "stem", None)
+    if not isinstance(found, nn.Module):
+        raise ConfigError(
+            f"freeze_stem_after={config.freeze_stem_after}: model {config.model.name!r} has no 'stem' module"
+        )
+    return found
+
+
+def freeze_stem(model: nn.Module, config: TrainConfig, epoch: int) -> int:
+    """From epoch ``config.freeze_stem_after`` (0-based) on, switch off requires_grad of the stem's
+    parameters: they get no gradient, the optimizer leaves them (momentum and decay included) and
+    backward stops before the stem. Returns how many tensors are frozen now (0: not yet, or off)."""
+    if not config.freeze_stem_after or epoch < config.freeze_stem_after:
+        return 0
+    params = list(stem(model, config).parameters())
+    for p in params:
+        p.requires_grad_(False)
+    return len(params)

@@ -44,6 +44,11 @@ def check_environment(config: TrainConfig, env: dist.DistEnv, *, resume: bool = 
         )
     if config.sync_bn and env.distributed and env.device.type != "cuda":
         raise ConfigError("sync_bn=true needs CUDA devices: torch's SyncBatchNorm runs on GPU modules only")
+    if config.freeze_stem_after and env.distributed:
+        raise ConfigError(
+            "freeze_stem_after: single-process runs only (DistributedDataParallel needs the set of "
+            f"trained parameters fixed; this run has {env.world_size} processes)"
+        )
     if config.batch_size % env.world_size:
         raise ConfigError(
             f"batch_size={config.batch_size} does not split evenly over {env.world_size} processes"

@@ -1,5 +1,6 @@
-"""airbench94's data tricks for tensor datasets (Jordan 2024): the alternating flip (DataConfig.flip) and the
-translated test-time views (DataConfig.eval_shift), with eval_views / random_flip's mask."""
+"""airbench94's data tricks for tensor datasets (Jordan 2024): the alternating flip (DataConfig.flip), the
+translated test-time views (DataConfig.eval_shift), with eval_views / random_flip's mask, and reflection
+padding of the training crops (DataConfig.pad_mode)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import dataclasses
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -173,6 +175,8 @@ def test_eval_loader_views_and_labels(tmp_path: Path, flip: bool, shift: int, vi
     (dict(eval_shift=8), r"DataConfig.eval_shift: 8 pixels is too large for 16-pixel images .*<= 7"),
     (dict(dataset="cifar10", root="x", eval_shift=16), "too large for 32-pixel"),
     (dict(dataset="cifar10", root="x", input_size=8, eval_shift=4), "too large for 8-pixel"),
+    (dict(pad_mode="edge"), "DataConfig.pad_mode: unknown mode 'edge'; choose from zeros, reflect"),
+    (dict(dataset="folder", root="x", pad_mode="reflect"), "DataConfig.pad_mode: 'reflect' applies to tensor"),
 ])  # fmt: skip
 def test_bad_flip_and_eval_shift(kwargs: dict, message: str) -> None:
     with pytest.raises(DataError, match=message):
@@ -184,3 +188,38 @@ def test_valid_settings_and_roundtrip() -> None:
     assert DataConfig.from_dict(config.to_dict()) == config
     assert DataConfig(augment="cifar", flip="alternate", eval_shift=7).eval_shift == 7  # digits, 16 pixels
     assert (DataConfig().flip, DataConfig().eval_shift) == ("random", 0)
+
+
+@pytest.mark.parametrize("pad", [1, 2, 4])
+def test_reflection_padding_is_numpys(pad: int) -> None:
+    images = torch.randint(
+        0, 256, (3, 2, 6, 5), dtype=torch.uint8, generator=torch.Generator().manual_seed(pad)
+    )
+    expected = np.pad(images.numpy(), [(0, 0), (0, 0), (pad, pad), (pad, pad)], mode="reflect")
+    assert torch.equal(pad_uint8(images, pad, "reflect"), torch.from_numpy(expected))
+    assert torch.equal(
+        pad_uint8(images, pad),
+        torch.from_numpy(np.pad(images.numpy(), [(0, 0), (0, 0), (pad, pad), (pad, pad)])),
+    )
+    with pytest.raises(ValueError, match="reflection padding by 5"):
+        pad_uint8(images, 5, "reflect")
+
+
+def test_training_crops_of_a_reflect_padded_loader_have_no_black_band(tmp_path: Path) -> None:
+    config = dataclasses.replace(_cifar(tmp_path), pad=3, pad_mode="reflect")
+    train, val, _ = build_loaders(config, batch_size=50, seed=1)
+    _, plain_val, _ = build_loaders(_cifar(tmp_path), batch_size=50, seed=1)
+    stored = train.images[:, :, 3:-3, 3:-3]  # (N, C, 32, 32): the images themselves
+    expected = np.pad(stored.numpy(), [(0, 0), (0, 0), (3, 3), (3, 3)], mode="reflect")
+    assert torch.equal(train.images, torch.from_numpy(expected))
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(val, plain_val, strict=True))  # eval: no pad
+    zeros = dataclasses.replace(config, pad_mode="zeros")
+    assert build_loaders(zeros, batch_size=50)[0].images[:, :, :3].eq(0).all()
+
+
+def test_reflection_padding_larger_than_the_images_is_refused(tmp_path: Path) -> None:
+    config = dataclasses.replace(_cifar(tmp_path), pad=32, pad_mode="reflect")
+    with pytest.raises(
+        DataError, match="DataConfig.pad: reflection padding by 32 px .* 32-pixel images of cifar10"
+    ):
+        build_loaders(config, batch_size=4)

@@ -77,3 +77,15 @@ def test_dirac_init_and_frozen_parameters() -> None:
     free = senet.create_model("fastnet_cifar", dirac=False, norm_scale=True, frozen_stem=False)
     assert all(p.requires_grad for p in free.parameters())
     assert not torch.allclose(free.features[1].conv1(x)[:, :48], x)
+
+
+def test_batch_norms_take_airbench94s_momentum() -> None:
+    bns = [m for m in senet.create_model("se_fastnet_cifar").modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(bns) == 6 and all(m.momentum == 0.4 for m in bns)
+    bn = bns[0]
+    bn.train()
+    x = torch.randn(8, bn.num_features, 3, 3) * 2 + 1
+    bn(x)  # running = 0.6 running + 0.4 batch statistics (mean 0 / var 1 at first)
+    assert torch.allclose(bn.running_mean, 0.4 * x.mean((0, 2, 3)), atol=1e-6)
+    slow = senet.create_model("fastnet_cifar", norm_momentum=0.1)
+    assert {m.momentum for m in slow.modules() if isinstance(m, torch.nn.BatchNorm2d)} == {0.1}
