@@ -97,3 +97,23 @@ def test_constant_warmup_rate() -> None:
     assert lr_factor(config.replace(warmup_lr=None), iters_per_epoch=391)(0) < 0.01  # the linear ramp
     with pytest.raises(ConfigError, match="warmup_lr"):
         config.replace(warmup_lr=0.0)
+
+
+def test_cifar_budget_recipe_is_airbench94_in_mean_loss_terms() -> None:
+    config = recipe("cifar_budget")
+    assert config.model.name == "se_fastnet_cifar" and config.epochs == 13
+    # airbench94 (batch 1024, summed loss): lr 11.5 and decay 0.0153 "per 1024 examples" over
+    # 1024 (1 + 1 / (1 - momentum)); in mean-loss terms at batch 256, the linear rule's quarter
+    kilostep = 1024 * (1 + 1 / (1 - 0.85))
+    assert config.lr == pytest.approx(11.5 / kilostep * 1024 / 4, rel=2e-3) and config.momentum == 0.85
+    assert config.lr * config.weight_decay == pytest.approx(0.0153 * 1024 / kilostep / 4, rel=2e-3)
+    assert (config.label_smoothing, config.norm_lr_scale, config.lookahead_every) == (0.2, 64.0, 5)
+    assert config.warmup_epochs / config.epochs == pytest.approx(0.23, abs=0.01)  # its 23% warm-up
+    steps = round(40_000 / 256)  # the CIFAR-10 development split's 40,000 training images
+    factor = lr_factor(config, iters_per_epoch=steps)
+    assert factor(0) == pytest.approx(0.2, abs=0.01) and factor(13 * steps) == pytest.approx(0.07)
+    assert config.freeze_stem_after == 3  # its whiten_bias_epochs
+    data = config.data
+    assert (data.resolved_pad(), data.pad_mode, data.flip, data.eval_flip, data.eval_shift) == (
+        2, "reflect", "alternate", True, 1,
+    )  # fmt: skip
