@@ -10,8 +10,9 @@ compares top-1 / top-5 accuracy (mean and spread over the seeds), parameters, GF
 noise; the training and validation curves of the runs (Fig. 4) are drawn into the comparison's
 folder (``curves.png``, ``.json``, ``.csv``). ``--resume RUN`` continues a stopped run; ``--out
 RUN`` refuses a folder that holds another run unless ``--overwrite`` (which moves it aside).
-With ``--jobs N`` a SIGTERM or Ctrl-C ends every worker process, lists the runs stopped (each
-continues with ``--resume``) and exits with 128 + the signal (143, 130): :mod:`senet.train.workers`.
+A SIGTERM or Ctrl-C stops training (with ``--jobs N``, every worker process), lists the runs
+stopped (each continues with ``--resume``) and exits with 128 + the signal (143, 130):
+:mod:`senet.train.workers`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from senet.train.cli import add_train_args, config_from_args, model_given
 from senet.train.config import TrainConfig
 from senet.train.engine import CONFIG, FitResult, NonFiniteLossError, fit
 from senet.train.models import plain_twin
-from senet.train.workers import Stopped, stop_report, train_in_processes
+from senet.train.workers import Stopped, stop_on_signals, stop_report, train_in_processes
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -78,20 +79,25 @@ def run(args: argparse.Namespace) -> int:
         print_config_and_exit(args, config_from_args(args, base=base))
         return 0
     compared = not args.resume and bool(args.twin or bare(args))
+    jobs = 1
+    if args.resume:
+        configs = [_resume_config(args)]
+    elif compared:
+        configs, jobs = _comparison(args)
+    else:
+        configs = [config_from_args(args)]
+    main_process = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 reports
     try:
-        if args.resume:
-            results = [_resume(args)]
-        elif compared:
-            results = _compare(args)
-        else:
-            results = [fit(config_from_args(args), quiet=args.quiet)]
+        results = _train(configs, jobs=jobs, resume=bool(args.resume), quiet=args.quiet)
     except NonFiniteLossError as err:
         print(f"senet train: {err}", file=sys.stderr)
         return 3
-    except Stopped as stop:  # reported by _compare
+    except Stopped as stop:  # SIGTERM / Ctrl-C: training ended; say what is left and how to go on
+        if main_process:
+            print(stop_report(stop, configs), file=sys.stderr)
         return stop.exit_code
-    if int(os.environ.get("RANK", "0")) != 0:
-        return 0  # under torchrun only rank 0 reports
+    if not main_process:
+        return 0
     if compared:
         draw_curves(results, quiet=args.quiet)
     if args.json:
@@ -113,15 +119,24 @@ def bare(args: argparse.Namespace) -> bool:
     return not (args.recipe or model_given(args) or args.config)
 
 
-def _resume(args: argparse.Namespace) -> FitResult:
+def _resume_config(args: argparse.Namespace) -> TrainConfig:
     path = Path(args.resume) / CONFIG
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not a run folder (no {CONFIG}); cannot resume")
-    config = config_from_args(args, base=TrainConfig.load(path)).replace(out_dir=str(args.resume))
-    return fit(config, resume=True, quiet=args.quiet)
+    return config_from_args(args, base=TrainConfig.load(path)).replace(out_dir=str(args.resume))
 
 
-def _compare(args: argparse.Namespace) -> list[FitResult]:
+def _train(configs: list[TrainConfig], *, jobs: int, resume: bool, quiet: bool) -> list[FitResult]:
+    """Train ``configs`` (one after the other, or in ``jobs`` processes); a SIGTERM or Ctrl-C raises
+    :class:`Stopped` once the runs have unwound (locks released, complete checkpoints kept)."""
+    if jobs > 1:
+        return train_in_processes(configs, jobs=jobs, quiet=quiet)
+    with stop_on_signals():
+        return [fit(config, resume=resume, quiet=quiet) for config in configs]
+
+
+def _comparison(args: argparse.Namespace) -> tuple[list[TrainConfig], int]:
+    """The runs of a comparison (the SE network and its twin, per seed) and how many processes train them."""
     se_config = config_from_args(args)
     demo = bare(args)
     chosen = {key for key, _ in given(args)} | {
@@ -151,13 +166,7 @@ def _compare(args: argparse.Namespace) -> list[FitResult]:
             f"{len(configs)} runs, {how}, in {root}",
             file=sys.stderr,
         )
-    if jobs == 1:
-        return [fit(config, quiet=args.quiet) for config in configs]
-    try:
-        return train_in_processes(configs, jobs=jobs, quiet=args.quiet)
-    except Stopped as stop:  # SIGTERM / Ctrl-C: the workers were ended; say what is left and how to go on
-        print(stop_report(stop, configs), file=sys.stderr)
-        raise
+    return configs, jobs
 
 
 def draw_curves(results: list[FitResult], *, quiet: bool = False) -> list[Path]:

@@ -119,7 +119,7 @@ def stop_processes(
 
 def stop_report(stop: Stopped, configs: Sequence[TrainConfig]) -> str:
     """What a stop left: the runs stopped (each continues with ``--resume``), finished and not started."""
-    lines = [f"senet train: {stop}: the training processes were ended (none keeps running)"]
+    lines = [f"senet train: {stop}: training ended (no process keeps training)"]
     for config in configs:
         run_dir = Path(str(config.out_dir))
         if (run_dir / RESULT).is_file():

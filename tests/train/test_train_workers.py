@@ -1,4 +1,5 @@
-"""`senet train --jobs 2` on SIGTERM: the parent ends its worker processes, says how to resume, exits 143."""
+"""`senet train` on SIGTERM: with --jobs 2 the parent ends its worker processes; a single run, a comparison
+one run after the other and a resumed run unwind in the process. Each says how to resume and exits 143."""
 
 from __future__ import annotations
 
@@ -73,6 +74,40 @@ def test_sigterm_ends_every_worker_and_says_how_to_resume(tmp_path) -> None:
     for run in runs:
         assert f"senet train --resume {run}" in err
         assert not (run / "run.lock").exists()  # the worker unwound fit() (a SIGKILL leaves the lock)
+
+
+def _stop_once_started(command: list[str], run: Path) -> tuple[int, str]:
+    """Start ``command``, SIGTERM it once ``run`` is locked (training started): (exit status, stderr)."""
+    process = subprocess.Popen(command, env=subprocess_env(), stderr=subprocess.PIPE, text=True)
+    try:
+        started = lambda: (run / "run.lock").is_file() and (run / "config.json").is_file()  # noqa: E731
+        assert _wait_for(started, timeout=90), "the run did not start"
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return process.returncode, err
+
+
+@pytest.mark.parametrize("how", ["single", "jobs-1", "resumed"])
+def test_sigterm_in_process_unwinds_and_says_how_to_resume(tmp_path, how: str) -> None:
+    single = [PYTHON, "-m", "senet", "train", "--model", "se_resnet20_cifar", *TINY, "--out", str(tmp_path)]
+    run = tmp_path
+    if how == "jobs-1":
+        single = [*single[:4], "--twin", *single[4:], "--jobs", "1"]
+        run = tmp_path / "se_resnet20_cifar"
+    if how == "resumed":  # stopped once, then resumed (from the start if no epoch had finished) and stopped
+        status, err = _stop_once_started(single, run)
+        assert status == 143, err
+        single = [PYTHON, "-m", "senet", "train", "--resume", str(run)]
+    status, err = _stop_once_started(single, run)
+    assert status == 128 + signal.SIGTERM, err
+    assert "stopped by SIGTERM: training ended" in err and f"senet train --resume {run}" in err
+    assert not (run / "run.lock").exists()  # fit() unwound
+    if how == "jobs-1":
+        assert f"not started: {tmp_path / 'resnet20_cifar'}" in err
 
 
 def test_a_signal_raises_stopped_once_then_is_ignored() -> None:
