@@ -10,8 +10,9 @@ and a global max-pool and a bias-free linear classifier whose logits are scaled 
 airbench). There is no residual connection, so SE goes where the paper puts it in networks
 without one (SE-VGG, SE-Inception; Sec. 3.3, Fig. 2): after the non-linearity that ends each
 group, on its C channels. As in airbench94, the 3x3 convolutions start as the identity in their
-first C_in filters (``dirac``), the batch norms learn only their shifts (``norm_scale``) and the
-whitening filters stay fixed (``frozen_stem``). ``widths`` are airbench94's in
+first C_in filters (``dirac``), the batch norms learn only their shifts (``norm_scale``) and keep
+running statistics with airbench94's momentum (``norm_momentum``), and the whitening filters stay
+fixed (``frozen_stem``). ``widths`` are airbench94's in
 :data:`AIRBENCH94`; the registered pair takes the narrower :data:`FASTNET` so that 13 epochs of
 the CIFAR-10 development split fit the half-hour CPU budget of the ``cifar_budget`` recipe.
 """
