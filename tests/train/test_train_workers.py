@@ -47,48 +47,46 @@ def _wait_for(predicate, timeout: float) -> bool:
     return True
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
-def test_sigterm_ends_every_worker_and_says_how_to_resume(tmp_path) -> None:
-    command = [PYTHON, "-m", "senet", "train", *TINY, "--jobs", "2", "--out", str(tmp_path)]
-    parent = subprocess.Popen(command, env=subprocess_env(), stderr=subprocess.PIPE, text=True)
-    runs = [tmp_path / "se_resnet20_cifar", tmp_path / "resnet20_cifar"]
+def _stop_once_started(command: list[str], started) -> tuple[int, str, set[int]]:
+    """Start ``command``, SIGTERM it once ``started()`` holds: (exit status, stderr, the child processes it had
+    then). Nothing is left running, whatever fails."""
+    process = subprocess.Popen(command, env=subprocess_env(), stderr=subprocess.PIPE, text=True)
     workers: set[int] = set()
     try:
-        # both workers are training once both run folders hold their config.json
-        started = _wait_for(lambda: all((run / "config.json").is_file() for run in runs), timeout=90)
-        assert started, "the two runs did not start"
-        workers = children(parent.pid)
-        assert len(workers) >= 2  # the two workers (and multiprocessing's resource tracker)
-        parent.send_signal(signal.SIGTERM)
-        _, err = parent.communicate(timeout=30)
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-            parent.wait()
-        for pid in workers:  # never leave a stray process behind, whatever failed
-            if alive(pid):
-                os.kill(pid, signal.SIGKILL)
-    assert parent.returncode == 128 + signal.SIGTERM, err
-    assert _wait_for(lambda: not any(alive(pid) for pid in workers), timeout=10), "a worker survived"
-    assert "stopped by SIGTERM" in err
-    for run in runs:
-        assert f"senet train --resume {run}" in err
-        assert not (run / "run.lock").exists()  # the worker unwound fit() (a SIGKILL leaves the lock)
-
-
-def _stop_once_started(command: list[str], run: Path) -> tuple[int, str]:
-    """Start ``command``, SIGTERM it once ``run`` is locked (training started): (exit status, stderr)."""
-    process = subprocess.Popen(command, env=subprocess_env(), stderr=subprocess.PIPE, text=True)
-    try:
-        started = lambda: (run / "run.lock").is_file() and (run / "config.json").is_file()  # noqa: E731
-        assert _wait_for(started, timeout=90), "the run did not start"
+        assert _wait_for(started, timeout=90), "training did not start"
+        workers = children(process.pid)
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    return process.returncode, err
+        for pid in workers:  # never leave a stray process behind
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    return process.returncode, err, workers
+
+
+def _locked(run: Path):
+    """Whether ``run`` is training: its lock and its config.json exist."""
+    return lambda: (run / "run.lock").is_file() and (run / "config.json").is_file()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_sigterm_ends_every_worker_and_says_how_to_resume(tmp_path) -> None:
+    command = [PYTHON, "-m", "senet", "train", *TINY, "--jobs", "2", "--out", str(tmp_path)]
+    runs = [tmp_path / "se_resnet20_cifar", tmp_path / "resnet20_cifar"]
+    # both workers are training once both run folders hold their config.json
+    status, err, workers = _stop_once_started(
+        command, lambda: all((r / "config.json").is_file() for r in runs)
+    )
+    assert len(workers) >= 2  # the two workers (and multiprocessing's resource tracker)
+    assert status == 128 + signal.SIGTERM, err
+    assert _wait_for(lambda: not any(alive(pid) for pid in workers), timeout=10), "a worker survived"
+    assert "stopped by SIGTERM" in err
+    for run in runs:
+        assert f"senet train --resume {run}" in err
+        assert not (run / "run.lock").exists()  # the worker unwound fit() (a SIGKILL leaves the lock)
 
 
 @pytest.mark.parametrize("how", ["single", "jobs-1", "resumed"])
@@ -99,10 +97,10 @@ def test_sigterm_in_process_unwinds_and_says_how_to_resume(tmp_path, how: str) -
         single = [*single[:4], "--twin", *single[4:], "--jobs", "1"]
         run = tmp_path / "se_resnet20_cifar"
     if how == "resumed":  # stopped once, then resumed (from the start if no epoch had finished) and stopped
-        status, err = _stop_once_started(single, run)
+        status, err, _ = _stop_once_started(single, _locked(run))
         assert status == 143, err
         single = [PYTHON, "-m", "senet", "train", "--resume", str(run)]
-    status, err = _stop_once_started(single, run)
+    status, err, _ = _stop_once_started(single, _locked(run))
     assert status == 128 + signal.SIGTERM, err
     assert "stopped by SIGTERM: training ended" in err and f"senet train --resume {run}" in err
     assert not (run / "run.lock").exists()  # fit() unwound
