@@ -11,9 +11,10 @@ taken next to it):
   bf16; "best mode" is the faster dtype per model and batch.
 - ``cifar``: one training step (forward, cross-entropy, backward, SGD-with-momentum update) at
   batch 128, 32 px, of ``se_resnet20_cifar`` / ``resnet20_cifar`` in NCHW and channels_last,
-  and of a *reference* SE-ResNet-20 / ResNet-20 written below in plain PyTorch the way most SE
-  repositories write it (pooling, two 1x1 convs, sigmoid, multiply; then add and ReLU; option-A
-  shortcuts as in senet's, so that only the SE code and block code differ).
+  and of the *reference* SE-ResNet-20 / ResNet-20 of :mod:`senet.bench.peers` (``senet bench
+  --peers reference``), written in plain PyTorch the way most SE repositories write it (pooling,
+  two 1x1 convs, sigmoid, multiply; then add and ReLU; option-A shortcuts as in senet's, so that
+  only the SE code and block code differ).
 - ``r50train``: one training step of SE-ResNet-50 / ResNet-50 at batch 8, 224 px, NCHW and
   channels_last.
 
@@ -40,73 +41,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from senet.api import create_model
+from senet.bench.peers import best_mode, build_peer, has_peer, peer_model_name, reference_model
 from senet.bench.timing import time_interleaved
 from senet.fast.inference import optimize
 
 Step = Callable[[], None]
-
-
-class RefSE(nn.Module):
-    """The SE block as most repositories write it: pool, 1x1 conv, ReLU, 1x1 conv, sigmoid, multiply."""
-
-    def __init__(self, channels: int, reduction: int = 16) -> None:
-        super().__init__()
-        hidden = max(1, channels // reduction)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Sequential(
-            nn.Conv2d(channels, hidden, 1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(hidden, channels, 1),
-            nn.Sigmoid(),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.fc(self.pool(x))
-
-
-class RefBlock(nn.Module):
-    """A CIFAR basic block: conv-BN-ReLU-conv-BN, SE, ``out += shortcut``, ReLU (option-A shortcut)."""
-
-    def __init__(self, in_ch: int, out: int, stride: int, se: bool) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_ch, out, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out)
-        self.conv2 = nn.Conv2d(out, out, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out)
-        self.relu = nn.ReLU(inplace=True)
-        self.se = RefSE(out) if se else None
-        self.stride, self.extra = stride, out - in_ch
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        if self.se is not None:
-            out = self.se(out)
-        shortcut = x
-        if self.stride != 1 or self.extra:
-            shortcut = F.pad(x[:, :, :: self.stride, :: self.stride], (0, 0, 0, 0, 0, self.extra))
-        out += shortcut
-        return self.relu(out)
-
-
-class RefResNet20(nn.Module):
-    """ResNet-20 for CIFAR (3 stages of 3 blocks, 16/32/64 channels), with or without SE."""
-
-    def __init__(self, se: bool, num_classes: int = 10) -> None:
-        super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True)
-        )
-        blocks, in_ch = [], 16
-        for out, stride in ((16, 1), (32, 2), (64, 2)):
-            for i in range(3):
-                blocks.append(RefBlock(in_ch, out, stride if i == 0 else 1, se))
-                in_ch = out
-        self.blocks = nn.Sequential(*blocks)
-        self.fc = nn.Linear(64, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.blocks(self.stem(x)).mean((2, 3)))
 
 
 def train_step(model: nn.Module, batch: int, size: int, *, channels_last: bool, bf16: bool) -> Step:
@@ -127,8 +66,11 @@ def train_step(model: nn.Module, batch: int, size: int, *, channels_last: bool, 
     return step
 
 
-def infer_step(model: nn.Module, batch: int) -> Step:
+def infer_step(
+    model: Callable[[torch.Tensor], torch.Tensor], batch: int, channels_last: bool = False
+) -> Step:
     x = torch.randn(batch, 3, 224, 224)
+    x = x.to(memory_format=torch.channels_last) if channels_last else x
 
     def step() -> None:
         with torch.inference_mode():
@@ -142,36 +84,18 @@ def _model(name: str, **kwargs: object) -> nn.Module:
     return create_model(name, **kwargs)
 
 
-def _timm(name: str) -> nn.Module | None:
-    try:
-        import timm  # deferred: optional, only for its columns
-    except ImportError:
-        return None
-    return timm.create_model(name, pretrained=False)
-
-
 def infer_rows(batch: int, dtypes: list[str]) -> dict[str, Step]:
     rows = {}
     for dtype in dtypes:
         for name in ("se_resnet50", "resnet50"):
             fast = optimize(_model(name).eval(), dtype=torch.bfloat16 if dtype == "bf16" else torch.float32)
             rows[f"{name} infer b{batch} optimized {dtype}"] = infer_step(fast, batch)
-        for name in ("seresnet50", "resnet50"):
-            peer = _timm(name)
-            if peer is not None:
-                peer = peer.eval().to(memory_format=torch.channels_last)
-                rows[f"timm {name} infer b{batch} {dtype}"] = _timm_infer(peer, batch, dtype == "bf16")
+            if has_peer("timm", name):  # timm's best CPU mode: channels_last, bf16 autocast for bf16
+                peer = best_mode(build_peer(f"timm:{name}").eval(), dtype == "bf16", compile=False)
+                rows[f"timm {peer_model_name(f'timm:{name}')} infer b{batch} {dtype}"] = infer_step(
+                    peer, batch, True
+                )
     return rows
-
-
-def _timm_infer(model: nn.Module, batch: int, bf16: bool) -> Step:
-    x = torch.randn(batch, 3, 224, 224).to(memory_format=torch.channels_last)
-
-    def step() -> None:
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            model(x)
-
-    return step
 
 
 def cifar_rows(dtypes: list[str], compile: bool) -> tuple[dict[str, Step], dict[str, float]]:
@@ -183,10 +107,10 @@ def cifar_rows(dtypes: list[str], compile: bool) -> tuple[dict[str, Step], dict[
                 rows[f"{name} train {dtype} {layout}"] = train_step(
                     _model(name), 128, 32, channels_last=cl, bf16=bf16
                 )
-        for se, name in ((True, "ref_se_resnet20"), (False, "ref_resnet20")):
+        for name in ("se_resnet20_cifar", "resnet20_cifar"):
             torch.manual_seed(0)
-            rows[f"{name} train {dtype} nchw"] = train_step(
-                RefResNet20(se), 128, 32, channels_last=False, bf16=bf16
+            rows[f"ref_{name.removesuffix('_cifar')} train {dtype} nchw"] = train_step(
+                reference_model(name), 128, 32, channels_last=False, bf16=bf16
             )
         if compile:
             for name in ("se_resnet20_cifar", "resnet20_cifar"):

@@ -16,9 +16,11 @@ Mode = Literal["latency", "throughput", "train"]
 DType = Literal["fp32", "bf16"]
 Device = Literal["auto", "cpu", "cuda"]
 Variant = Literal["eager", "optimized", "compiled"]  # the model as built; senet.optimize; compile=True
+Peer = Literal["reference", "timm"]  # senet.bench.peers
 
 MODES: tuple[Mode, ...] = get_args(Mode)
 DTYPE_NAMES: tuple[DType, ...] = get_args(DType)  # keys of senet.fast.inference.DTYPES
+PEERS: tuple[Peer, ...] = get_args(Peer)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,12 @@ class BenchConfig:
 
     modes: tuple[Mode, ...] = MODES
     """Any of latency (batch 1), throughput (batch N), train (one SGD step at batch N)."""
+
+    peers: tuple[Peer, ...] = ()
+    """Also time, interleaved with senet's rows, each model's peers: ``reference`` (the network
+    written in plain PyTorch as most SE repositories write it; ResNets and CIFAR ResNets) and
+    ``timm`` (when timm imports); rows ``PEER:MODEL``, compared with senet's in the report
+    (:mod:`senet.bench.peers`). A model a peer lacks is reported and skipped."""
 
     image_size: int | None = None
     """Input side in pixels; None: 32 for ``*_cifar`` models, else 224."""
@@ -79,6 +87,9 @@ class BenchConfig:
         for dtype in self.dtypes:
             if dtype not in DTYPE_NAMES:
                 raise ValueError(f"bench: unknown dtype {dtype!r}; choose from {sorted(DTYPE_NAMES)}")
+        for peer in self.peers:
+            if peer not in PEERS:
+                raise ValueError(f"bench: unknown peer {peer!r}; choose from {PEERS}")
         for mode in self.modes:
             if mode not in MODES:
                 raise ValueError(f"bench: unknown mode {mode!r}; choose from {MODES}")

@@ -1,4 +1,4 @@
-"""What ``senet bench`` concludes from its timings: SE overheads, speed-ups, targets, the table.
+"""What ``senet bench`` concludes from its timings: SE overheads, speed-ups, peers, targets, the table.
 
 All functions take the ``results`` rows of a report (:func:`senet.bench.runner.run_bench`, or a
 saved ``--json`` file): ``model``, ``mode``, ``variant``, ``dtype``, ``batch``, ``median_ms`` and,
@@ -14,6 +14,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from senet.bench.peers import split_peer
 from senet.bench.runner import plain_twin
 from senet.bench.targets import Target, judge
 
@@ -72,6 +73,40 @@ def speedups(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def peer_comparisons(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """How senet's rows compare with its peers' (``senet bench --peers``; peer rows ``PEER:MODEL``).
+
+    For every peer row and senet's row of the same model and setting: ``speedup`` = peer time /
+    senet time (above 1: senet is faster). Then, per model, peer, mode and batch, the best of
+    each side (the fastest variant and dtype of each, as the issue's "best mode" figures), with
+    variant and dtype ``"best"`` and the winning settings in ``senet_setting`` / ``peer_setting``.
+    """
+    index, rows = _index(results), []
+    best: dict[tuple[str, str, str, int], tuple[dict[str, Any], dict[str, Any]]] = {}
+    for (model, mode, variant, dtype), r in index.items():
+        peer, base = split_peer(model)
+        ours = index.get((base, mode, variant, dtype))
+        if peer is None or ours is None:
+            continue
+        rows.append({"model": base, "peer": model, "mode": mode, "variant": variant, "dtype": dtype,
+                     "batch": r["batch"], "senet_ms": ours["median_ms"], "peer_ms": r["median_ms"],
+                     "speedup": round(r["median_ms"] / ours["median_ms"], 3)})  # fmt: skip
+        key = (base, model, mode, r["batch"])
+        mine, theirs = best.get(key, (ours, r))
+        best[key] = (min(mine, ours, key=_ms), min(theirs, r, key=_ms))
+    for (base, model, mode, batch), (ours, theirs) in best.items():
+        rows.append({"model": base, "peer": model, "mode": mode, "variant": "best", "dtype": "best",
+                     "batch": batch, "senet_ms": ours["median_ms"], "peer_ms": theirs["median_ms"],
+                     "speedup": round(theirs["median_ms"] / ours["median_ms"], 3),
+                     "senet_setting": f"{ours['variant']} {ours['dtype']}",
+                     "peer_setting": f"{theirs['variant']} {theirs['dtype']}"})  # fmt: skip
+    return rows
+
+
+def _ms(row: dict[str, Any]) -> float:
+    return row["median_ms"]
+
+
 def check_targets(results: list[dict[str, Any]], targets: tuple[Target, ...]) -> list[dict[str, Any]]:
     """Each target whose figures were measured, with its value, whether it is met and the miss."""
     return judge(overheads(results), speedups(results), targets)
@@ -84,6 +119,7 @@ def summarize_timings(report: dict[str, Any], targets: tuple[Target, ...] = ()) 
         **report,
         "overheads": over_rows,
         "speedups": speed_rows,
+        "peers": peer_comparisons(report["results"]),
         "targets": judge(over_rows, speed_rows, targets),
     }
 
@@ -113,8 +149,12 @@ def _pct(value: float | None) -> str:
 
 def format_table(report: dict[str, Any]) -> str:
     """A fixed-width table of medians, SE overheads and target verdicts (of :func:`summarize_timings`)."""
-    head = f"{'model':<22} {'setting':<30} {'median ms':>10} {'img/s':>9} {'vs twin':>8} {'paired':>8} {'vs eager':>8}"
+    width = max([22, *(len(r["model"]) for r in report["results"])])  # peer rows: "reference:se_resnet50"
+    head = f"{'model':<{width}} {'setting':<30} {'median ms':>10} {'img/s':>9} {'vs twin':>8} {'paired':>8} {'vs eager':>8}"
+    if report.get("peers"):
+        head += f" {'senet x':>8}"  # a peer row: its time / senet's in the same setting
     lines = [head]
+    versus = {(c["peer"], c["mode"], c["variant"], c["dtype"]): c["speedup"] for c in report.get("peers", [])}
     over = {(o["model"], o["mode"], o["variant"], o["dtype"]): o for o in report["overheads"]}
     speed = {(s["model"], s["mode"], s["variant"], s["dtype"]): s["speedup"] for s in report["speedups"]}
     for r in report["results"]:
@@ -122,10 +162,19 @@ def format_table(report: dict[str, Any]) -> str:
         o = over.get(key, {})
         s = speed.get(key)
         setting = f"{r['mode']} {r['variant']} {r['dtype']} b{r['batch']} {r['image_size']}px"
+        v = versus.get(key)
         lines.append(
-            f"{r['model']:<22} {setting:<30} {r['median_ms']:>10.2f} {r['images_per_s']:>9.1f} "
+            f"{r['model']:<{width}} {setting:<30} {r['median_ms']:>10.2f} {r['images_per_s']:>9.1f} "
             f"{_pct(o.get('overhead')):>8} {_pct(o.get('overhead_paired')):>8} {'' if s is None else f'{s:.2f}x':>8}"
+            + ("" if v is None else f" {v:>7.2f}x")
         )
+    for c in report.get("peers", []):
+        if c["variant"] == "best":
+            lines.append(
+                f"{c['model']} vs {c['peer']}, {c['mode']} b{c['batch']}, best of each: senet "
+                f"{c['senet_setting']} {c['senet_ms']:.2f} ms, peer {c['peer_setting']} {c['peer_ms']:.2f} ms: "
+                f"senet {c['speedup']:.2f}x"
+            )
     for t in report["targets"]:
         verdict = ("MET" if t["met"] else "MISSED") + (f" ({t['miss']})" if t["miss"] else "")
         lines.append(f"target: {t['name']} (b{t['batch']}): {t['shown']}: {verdict}")

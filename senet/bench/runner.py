@@ -23,6 +23,7 @@ from torch import nn
 
 from senet.api import create_model, list_models
 from senet.bench.config import BenchConfig, DType, Mode, Variant
+from senet.bench.peers import best_mode, build_peer, has_peer, peer_model_name, split_peer, timm_module
 from senet.bench.timing import time_interleaved
 from senet.fast.inference import DTYPES, has_cxx_compiler, optimize
 from senet.runtime import num_threads, pick_device
@@ -58,6 +59,7 @@ class Result:
         return statistics.median(self.samples_ms)
 
     def to_dict(self) -> dict[str, Any]:
+        peer, _ = split_peer(self.model)
         return {
             "model": self.model,
             **asdict(self.setting),
@@ -65,11 +67,17 @@ class Result:
             "median_ms": round(self.median_ms, 4),
             "images_per_s": round(1000.0 * self.setting.batch / self.median_ms, 2),
             "samples_ms": [round(s, 4) for s in self.samples_ms],
+            **({"peer": peer, "peer_model": peer_model_name(self.model)} if peer else {}),
         }
 
 
 def plain_twin(name: str) -> str | None:
-    """The registered plain twin of an SE model name (``se_resnet50`` -> ``resnet50``), or None."""
+    """The registered plain twin of an SE model name (``se_resnet50`` -> ``resnet50``), or None;
+    a peer row's is the same peer's row of the twin (``timm:se_resnet50`` -> ``timm:resnet50``)."""
+    peer, base = split_peer(name)
+    if peer is not None:
+        twin = plain_twin(base)
+        return None if twin is None else f"{peer}:{twin}"
     known = set(list_models())
     if is_model_folder(name):
         return None  # a model folder is timed alone
@@ -92,24 +100,36 @@ def settings(config: BenchConfig) -> list[Setting]:
 
 
 def _image_size(config: BenchConfig, name: str) -> int:
+    name = split_peer(name)[1]
     if is_model_folder(name):
         return config.image_size or read_card(name).preprocessing.input_size
     return config.image_size or (32 if name.endswith("_cifar") else 224)
 
 
 def _build(name: str) -> nn.Module:
-    """A registered model (He-initialised), or a model folder's network with its weights (a pruned one)."""
+    """A registered model (He-initialised), a model folder's network with its weights (a pruned
+    one), or a peer's network (``PEER:MODEL``)."""
+    if split_peer(name)[0] is not None:
+        return build_peer(name)
     return create_model(weights=name) if is_model_folder(name) else create_model(name)
 
 
 def _inference_step(
-    model: nn.Module, setting: Setting, size: int, device: torch.device
+    model: nn.Module, setting: Setting, size: int, device: torch.device, peer: bool = False
 ) -> Callable[[], None]:
+    """One forward pass at ``setting``; a peer's optimized form is its best generic mode
+    (:func:`senet.bench.peers.best_mode`), senet's is :func:`senet.fast.inference.optimize`."""
+    x = torch.randn(setting.batch, input_channels(model), size, size, device=device)
+    compile = setting.variant == "compiled"
     if setting.variant == "eager":
         runner = model
+    elif peer:
+        runner, x = (
+            best_mode(model, setting.dtype == "bf16", compile),
+            x.to(memory_format=torch.channels_last),
+        )
     else:
-        runner = optimize(model, dtype=DTYPES[setting.dtype], compile=setting.variant == "compiled")
-    x = torch.randn(setting.batch, input_channels(model), size, size, device=device)
+        runner = optimize(model, dtype=DTYPES[setting.dtype], compile=compile)
 
     def step() -> None:
         with torch.inference_mode():
@@ -121,8 +141,9 @@ def _inference_step(
 def _train_step(model: nn.Module, setting: Setting, size: int, device: torch.device) -> Callable[[], None]:
     """One SGD step (forward, cross-entropy, backward, momentum update) on random data.
 
-    ``optimized`` training runs channels_last, with bf16 autocast for ``bf16``; the SE blocks
-    use the fused autograd op of :mod:`senet.layers.fused` in every variant (it is the model's own).
+    ``optimized`` training runs channels_last, with bf16 autocast for ``bf16``; senet's SE blocks
+    use the fused autograd op of :mod:`senet.layers.fused` in every variant (it is the model's
+    own), a peer's its own code: the step is the same for every network.
     """
     model.train()
     fmt = torch.channels_last if setting.variant == "optimized" else torch.contiguous_format
@@ -164,12 +185,24 @@ def run_bench(config: BenchConfig, *, log: Callable[[str], None] = print) -> dic
         return _run_groups(config, device, log)
 
 
-def _groups(config: BenchConfig) -> list[list[str]]:
-    """Each named model with its plain twin, unless the twin was named itself."""
+def _groups(config: BenchConfig, log: Callable[[str], None] = print) -> list[list[str]]:
+    """Each named model with its plain twin, unless the twin was named itself, then the peer
+    rows (``PEER:MODEL``) of both; a peer that lacks one is logged."""
     groups: list[list[str]] = []
     for name in config.models:
         twin = plain_twin(name)
-        groups.append([name] + ([twin] if twin and twin not in config.models else []))
+        group = [name] + ([twin] if twin and twin not in config.models else [])
+        for peer in config.peers:
+            have = [n for n in group if not is_model_folder(n) and has_peer(peer, n)]
+            if len(have) < len(group):
+                why = (
+                    "timm does not import here"
+                    if peer == "timm" and timm_module() is None
+                    else "none written"
+                )
+                log(f"bench: no {peer} peer for {', '.join(n for n in group if n not in have)} ({why})")
+            group += [f"{peer}:{n}" for n in have]
+        groups.append(group)
     return groups
 
 
@@ -182,12 +215,12 @@ def _mode_steps(
         for name in group:
             torch.manual_seed(0)
             model = _build(name).to(device).eval()
-            make = _train_step if mode == "train" else _inference_step
-            rows[f"{name} {setting.label}"] = (
-                name,
-                setting,
-                make(model, setting, _image_size(config, name), device),
-            )
+            size = _image_size(config, name)
+            if mode == "train":
+                step = _train_step(model, setting, size, device)
+            else:
+                step = _inference_step(model, setting, size, device, peer=split_peer(name)[0] is not None)
+            rows[f"{name} {setting.label}"] = (name, setting, step)
     return rows
 
 
@@ -202,7 +235,7 @@ def _run_groups(config: BenchConfig, device: torch.device, log: Callable[[str], 
         "config": asdict(config),
     }
     results: list[Result] = []
-    for group in _groups(config):
+    for group in _groups(config, log):
         for mode in config.modes:
             rows = _mode_steps(config, group, mode, device)
             log(f"{' + '.join(group)}: {mode}: {len(rows)} rows interleaved, {config.reps} repetitions")

@@ -55,7 +55,7 @@ def command_line(config: BenchConfig) -> str:
     parts = ["senet bench", *config.models]
     for f in fields(config):
         value, flag = getattr(config, f.name), flag_name(f.name)
-        if f.name == "models" or value is None or value is False:
+        if f.name == "models" or value is None or value is False or value == ():
             continue
         if value is True:
             parts.append(flag)

@@ -7,33 +7,17 @@ import torch.nn.functional as F
 from bench_scripts import load_script
 
 import senet
-from senet.layers.se import SqueezeExcite
+from senet.bench.peers import reference_model
 
 
-def _params(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def test_reference_resnet20_has_senet_shapes_and_trains() -> None:
-    """The plain-PyTorch reference is the same network as senet's (same parameter count), SE or not."""
+def test_train_step_trains_the_reference_resnet20() -> None:
+    """The table's CIFAR reference rows: one step of the reference network (senet.bench.peers) moves it."""
     table = load_script("se_table")
-    for se, name in ((True, "se_resnet20_cifar"), (False, "resnet20_cifar")):
-        ref = table.RefResNet20(se)
-        assert _params(ref) == _params(senet.create_model(name))
+    for name in ("se_resnet20_cifar", "resnet20_cifar"):
+        ref = reference_model(name)
         before = [p.detach().clone() for p in ref.parameters()]
-        table.train_step(ref, 2, 8, channels_last=se, bf16=False)()
+        table.train_step(ref, 2, 8, channels_last=name.startswith("se_"), bf16=False)()
         assert any(not torch.equal(a, p) for a, p in zip(before, ref.parameters(), strict=True))
-
-
-def test_reference_se_equals_senet_excitation() -> None:
-    table = load_script("se_table")
-    ref = table.RefSE(32)
-    se = SqueezeExcite(32)
-    se.load_state_dict(
-        {k.replace("fc.0", "fc1").replace("fc.2", "fc2"): v for k, v in ref.state_dict().items()}
-    )
-    x = torch.randn(2, 32, 5, 5)
-    torch.testing.assert_close(ref(x), se(x))
 
 
 def test_profile_counts_se_tails_forward_and_backward() -> None:

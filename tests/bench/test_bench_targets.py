@@ -101,7 +101,7 @@ def test_command_line_round_trips_the_config() -> None:
     config = BenchConfig(
         models=("se_resnet50", "senet154"), batch=4, reps=3, warmup=0, dtypes=("bf16",), compile=True,
         modes=("throughput", "train"), image_size=64, threads=2, device="cpu", min_sample_ms=12.5,
-        clock="process",
+        clock="process", peers=("reference", "timm"),
     )  # fmt: skip
     line = command_line(config)
     assert line.startswith("senet bench se_resnet50 senet154 --batch 4 --reps 3")
