@@ -109,18 +109,19 @@ def _ms(row: dict[str, Any]) -> float:
 
 def check_targets(results: list[dict[str, Any]], targets: tuple[Target, ...]) -> list[dict[str, Any]]:
     """Each target whose figures were measured, with its value, whether it is met and the miss."""
-    return judge(overheads(results), speedups(results), targets)
+    return judge(overheads(results), speedups(results), targets, peer_comparisons(results))
 
 
 def summarize_timings(report: dict[str, Any], targets: tuple[Target, ...] = ()) -> dict[str, Any]:
     """``report`` with its overheads, speed-ups and the verdicts on ``targets`` added."""
     over_rows, speed_rows = overheads(report["results"]), speedups(report["results"])  # bootstraps once
+    peer_rows = peer_comparisons(report["results"])
     return {
         **report,
         "overheads": over_rows,
         "speedups": speed_rows,
-        "peers": peer_comparisons(report["results"]),
-        "targets": judge(over_rows, speed_rows, targets),
+        "peers": peer_rows,
+        "targets": judge(over_rows, speed_rows, targets, peer_rows),
     }
 
 

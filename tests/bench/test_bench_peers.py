@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -13,8 +14,9 @@ import senet
 from senet.bench import peers
 from senet.bench.config import BenchConfig
 from senet.bench.peers import build_peer, has_peer, peer_model_name, reference_model, split_peer
-from senet.bench.report import format_table, peer_comparisons, summarize_timings
+from senet.bench.report import check_targets, format_table, peer_comparisons, read_report, summarize_timings
 from senet.bench.runner import plain_twin, run_bench
+from senet.bench.targets import Target, load_targets
 from senet.commands.bench import command_line
 from senet.layers.se import SqueezeExcite
 
@@ -198,3 +200,57 @@ def test_peer_comparisons_pair_same_settings() -> None:
     assert got[("optimized", "bf16")]["speedup"] == pytest.approx(1.5)
     assert got[("best", "best")]["speedup"] == pytest.approx(1.5)
     assert got[("best", "best")]["senet_setting"] == "optimized bf16"
+
+
+def test_peer_targets_are_judged_on_the_comparisons() -> None:
+    def row(model: str, variant: str, ms: float) -> dict:
+        return {
+            "model": model,
+            "mode": "train",
+            "variant": variant,
+            "dtype": "fp32",
+            "batch": 8,
+            "median_ms": ms,
+        }
+
+    results = [row("se_resnet50", "eager", 120.0), row("se_resnet50", "optimized", 100.0),
+               row("timm:se_resnet50", "eager", 125.0), row("timm:se_resnet50", "optimized", 110.0)]  # fmt: skip
+    targets = (
+        Target("vs timm, best", "se_resnet50", "peer", "train", "fp32", 1.3, variant="best", peer="timm"),
+        Target("vs timm, eager", "se_resnet50", "peer", "train", "fp32", 1.0, variant="eager", peer="timm"),
+        Target(
+            "vs the reference", "se_resnet50", "peer", "train", "fp32", 1.0, variant="best", peer="reference"
+        ),
+    )
+    got = {t["name"]: t for t in check_targets(results, targets)}
+    assert set(got) == {"vs timm, best", "vs timm, eager"}  # no reference rows were timed
+    best = got["vs timm, best"]
+    assert not best["met"] and best["value"] == pytest.approx(1.1) and "short by 15%" in best["miss"]
+    assert "senet optimized fp32 vs peer optimized fp32" in best["shown"]
+    assert got["vs timm, eager"]["met"] and got["vs timm, eager"]["value"] == pytest.approx(
+        125 / 120, rel=1e-3
+    )
+
+
+def test_peer_targets_check_their_fields() -> None:
+    with pytest.raises(ValueError, match="peer=None"):
+        Target("t", "se_resnet50", "peer", "train", "fp32", 1.3)
+    with pytest.raises(ValueError, match="variant='best'"):
+        Target("t", "se_resnet50", "overhead", "train", "fp32", 0.05, variant="best")
+    with pytest.raises(ValueError, match="peer='timm'"):
+        Target("t", "se_resnet50", "overhead", "train", "fp32", 0.05, peer="timm")
+
+
+def test_issue16_targets_file_loads_and_judges_its_saved_run() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "bench"
+    targets = load_targets(docs / "issue16_targets.json")
+    assert {t.kind for t in targets} == {"overhead", "peer"} and {t.peer for t in targets} == {
+        None,
+        "reference",
+        "timm",
+    }
+    verdicts = check_targets(read_report(docs / "issue16_peers_resnet20_train.json")["results"], targets)
+    assert {v["name"] for v in verdicts} == {
+        "SE-ResNet-20 train step fp32 vs the reference",
+        "SE overhead in the SE-ResNet-20 train step, fp32",
+    }
