@@ -216,6 +216,13 @@ def has_peer(peer: Peer, name: str) -> bool:
     return reference_model(name) is not None
 
 
+def why_missing(peer: Peer) -> str:
+    """Why ``peer`` may lack a model (for the log line of a skipped one)."""
+    if peer == "reference":
+        return "the reference covers the ResNets, ResNeXts and option-A CIFAR ResNets"
+    return "timm does not import here" if timm_module() is None else "not in senet.bench.peers.TIMM_NAMES"
+
+
 def peer_model_name(row: str) -> str:
     """What the peer calls the model of a peer row (timm's name; the reference's is senet's)."""
     peer, name = split_peer(row)

@@ -23,7 +23,7 @@ from torch import nn
 
 from senet.api import create_model, list_models
 from senet.bench.config import BenchConfig, DType, Mode, Variant
-from senet.bench.peers import best_mode, build_peer, has_peer, peer_model_name, split_peer, timm_module
+from senet.bench.peers import best_mode, build_peer, has_peer, peer_model_name, split_peer, why_missing
 from senet.bench.timing import time_interleaved
 from senet.fast.inference import DTYPES, has_cxx_compiler, optimize
 from senet.runtime import num_threads, pick_device
@@ -195,12 +195,8 @@ def _groups(config: BenchConfig, log: Callable[[str], None] = print) -> list[lis
         for peer in config.peers:
             have = [n for n in group if not is_model_folder(n) and has_peer(peer, n)]
             if len(have) < len(group):
-                why = (
-                    "timm does not import here"
-                    if peer == "timm" and timm_module() is None
-                    else "none written"
-                )
-                log(f"bench: no {peer} peer for {', '.join(n for n in group if n not in have)} ({why})")
+                missing = ", ".join(n for n in group if n not in have)
+                log(f"bench: no {peer} peer for {missing} ({why_missing(peer)})")
             group += [f"{peer}:{n}" for n in have]
         groups.append(group)
     return groups

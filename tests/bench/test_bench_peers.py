@@ -120,8 +120,10 @@ def test_timm_peer_asks_timm_for_its_name(monkeypatch: pytest.MonkeyPatch) -> No
     assert has_peer("timm", "se_resnet50") and not has_peer("timm", "se_fastnet_cifar")
     assert isinstance(build_peer("timm:se_resnext50_32x4d"), nn.Linear)
     assert asked == [("seresnext50_32x4d", False)]
+    assert "TIMM_NAMES" in peers.why_missing("timm") and "ResNets" in peers.why_missing("reference")
     monkeypatch.setattr(peers, "timm_module", lambda: None)
     assert not has_peer("timm", "se_resnet50")
+    assert peers.why_missing("timm") == "timm does not import here"
     with pytest.raises(ValueError, match="no timm model for 'se_resnet50'"):
         build_peer("timm:se_resnet50")
 
