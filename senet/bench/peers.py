@@ -187,17 +187,22 @@ def _plain_cifar(cfg: CifarResNetConfig) -> bool:
     )  # fmt: skip
 
 
+def _reference_builder(name: str) -> Callable[[], RefResNet] | None:
+    """How to build the reference of registered model ``name``, from its registry entry's
+    configuration alone (nothing is built to answer), or None when there is none."""
+    cfg = MODELS.get(name).config if name in MODELS else None
+    if isinstance(cfg, ResNetConfig) and _plain_resnet(cfg):
+        return lambda: _imagenet(cfg)
+    if isinstance(cfg, CifarResNetConfig) and _plain_cifar(cfg):
+        return lambda: _cifar(cfg)
+    return None
+
+
 def reference_model(name: str) -> nn.Module | None:
     """The plain-PyTorch reference of registered model ``name`` (module docstring), or None when
     there is none for its architecture."""
-    if name not in MODELS:
-        return None
-    cfg = MODELS.get(name).config
-    if isinstance(cfg, ResNetConfig) and _plain_resnet(cfg):
-        return _imagenet(cfg)
-    if isinstance(cfg, CifarResNetConfig) and _plain_cifar(cfg):
-        return _cifar(cfg)
-    return None
+    build = _reference_builder(name)
+    return None if build is None else build()
 
 
 def timm_module() -> object | None:
@@ -213,7 +218,7 @@ def has_peer(peer: Peer, name: str) -> bool:
     """Whether ``peer`` has a model for senet model ``name`` on this machine."""
     if peer == "timm":
         return name in TIMM_NAMES and timm_module() is not None
-    return reference_model(name) is not None
+    return _reference_builder(name) is not None
 
 
 def why_missing(peer: Peer) -> str:

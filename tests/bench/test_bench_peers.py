@@ -20,7 +20,7 @@ from senet.bench.targets import Target, load_targets
 from senet.commands.bench import command_line
 from senet.layers.se import SqueezeExcite
 
-WITH_REFERENCE = [name for name in senet.list_models() if reference_model(name) is not None]
+WITH_REFERENCE = [name for name in senet.list_models() if has_peer("reference", name)]
 
 
 def _copy_by_order(source: nn.Module, target: nn.Module) -> None:
