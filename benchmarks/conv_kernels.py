@@ -87,15 +87,16 @@ def _err(a: torch.Tensor, ref: torch.Tensor) -> float:
     return ((a - ref).abs().max() / ref.abs().max()).item()
 
 
-def layer_rows(model: nn.Module, x: torch.Tensor, reps: int) -> None:
+def layer_rows(layers: list[tuple[nn.Conv2d, torch.Tensor]], reps: int) -> None:
+    """One printed row per (conv, input) of :func:`conv_inputs`: rates and the alternatives' differences."""
     print(f"{'layer':<8} {'C_in->C_out':>11} {'H':>3} {'GMAC':>6}  " + "  ".join(f"{k:>10}" for k in NAMES))
-    for i, (conv, inp) in enumerate(conv_inputs(model, x)):
+    for i, (conv, inp) in enumerate(layers):
         inp = inp.contiguous(memory_format=CL)
         steps = kernels(conv, inp)
         n, c_in, h, w = inp.shape
         gmac = n * h * w * c_in * conv.out_channels * 9 / 1e9
-        samples = time_interleaved({k: (lambda f=f: f()) for k, f in steps.items()},
-                                   reps=reps, warmup=1, min_sample_ms=0, device=torch.device("cpu"))  # fmt: skip
+        cpu = torch.device("cpu")
+        samples = time_interleaved(steps, reps=reps, warmup=1, min_sample_ms=0, device=cpu)  # type: ignore[arg-type]
         rates = {k: gmac / (statistics.median(v) / 1e3) for k, v in samples.items()}
         wref, dref = steps["wgrad"](), steps["dgrad"]()
         errs = {
@@ -130,8 +131,9 @@ def main() -> None:
     x = torch.randn(args.batch, 3, size, size).contiguous(memory_format=CL)
     print(f"# {args.model}, batch {args.batch}, {size} px, {args.threads} thread(s), torch {torch.__version__}; "
           "G multiply-adds per second, medians of interleaved repetitions")  # fmt: skip
-    layer_rows(model, x, args.reps)
-    conv, inp = max(conv_inputs(model, x), key=lambda ci: ci[1].numel() * ci[0].out_channels)  # most MACs
+    layers = conv_inputs(model, x)
+    layer_rows(layers, args.reps)
+    conv, inp = max(layers, key=lambda ci: ci[1].numel() * ci[0].out_channels)  # most MACs
     n, c, h, w = inp.shape
     gemm_ceiling(args.reps, (conv.out_channels, n * h * w, 9 * c))
 

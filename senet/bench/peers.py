@@ -20,15 +20,15 @@ own rows. A peer has no ``senet.optimize``: its ``optimized`` setting is the bes
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from senet.bench.config import PEERS, Peer
 from senet.layers.se import SEConfig
-from senet.models.cifar import CifarResNetConfig
+from senet.models.cifar import CifarResNetConfig, ZeroPadShortcut  # option A: no parameters, no SE
 from senet.models.resnet import ResNetConfig
 from senet.registry import MODELS
 
@@ -96,17 +96,6 @@ class RefBlock(nn.Module):
         return self.relu(out)
 
 
-class ZeroPad(nn.Module):
-    """Option A of He et al. 2016a: subsample by ``stride``, pad ``extra`` channels with zeros."""
-
-    def __init__(self, stride: int, extra: int) -> None:
-        super().__init__()
-        self.stride, self.extra = stride, extra
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.pad(x[:, :, :: self.stride, :: self.stride], (0, 0, 0, 0, 0, self.extra))
-
-
 class RefResNet(nn.Module):
     """stem -> blocks -> global average pooling -> fc, from a list of blocks."""
 
@@ -156,7 +145,7 @@ def _cifar(cfg: CifarResNetConfig) -> RefResNet:
                 nn.ReLU(inplace=True),
                 *_conv_bn(row.out, row.out, 3),
             ]
-            shortcut = None if stride == 1 and width == row.out else ZeroPad(stride, row.out - width)
+            shortcut = None if stride == 1 and width == row.out else ZeroPadShortcut(width, row.out, stride)
             se = None if cfg.se is None else RefSE(row.out, cfg.se.hidden_channels(row.out))
             blocks.append(RefBlock(body, shortcut, se))
             width = row.out
@@ -205,6 +194,7 @@ def reference_model(name: str) -> nn.Module | None:
     return None if build is None else build()
 
 
+@functools.cache  # a failed import is not cached by Python: try once
 def timm_module() -> object | None:
     """timm, if it imports here (it is optional; its binary parts need CUDA on some machines)."""
     try:
@@ -248,13 +238,14 @@ def build_peer(row: str) -> nn.Module:
 
 
 def best_mode(model: nn.Module, bf16: bool, compile: bool) -> Callable[[torch.Tensor], torch.Tensor]:
-    """A peer's ``optimized`` (or ``compiled``) inference: channels_last, bf16 autocast when asked."""
+    """A peer's ``optimized`` (or ``compiled``) inference: channels_last weights, bf16 autocast when
+    asked; give it channels_last input (converted once by the caller, not in the timed call)."""
     model = model.to(memory_format=torch.channels_last)
     runner = torch.compile(model) if compile else model
     device = next(model.parameters()).device.type
 
     def run(x: torch.Tensor) -> torch.Tensor:
         with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
-            return runner(x.contiguous(memory_format=torch.channels_last))
+            return runner(x)
 
     return run

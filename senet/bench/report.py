@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import statistics
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,10 @@ def peer_comparisons(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                      "speedup": round(r["median_ms"] / ours["median_ms"], 3)})  # fmt: skip
         key = (base, model, mode, r["batch"])
         mine, theirs = best.get(key, (ours, r))
-        best[key] = (min(mine, ours, key=_ms), min(theirs, r, key=_ms))
+        best[key] = (
+            min(mine, ours, key=itemgetter("median_ms")),
+            min(theirs, r, key=itemgetter("median_ms")),
+        )
     for (base, model, mode, batch), (ours, theirs) in best.items():
         rows.append({"model": base, "peer": model, "mode": mode, "variant": "best", "dtype": "best",
                      "batch": batch, "senet_ms": ours["median_ms"], "peer_ms": theirs["median_ms"],
@@ -101,10 +105,6 @@ def peer_comparisons(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                      "senet_setting": f"{ours['variant']} {ours['dtype']}",
                      "peer_setting": f"{theirs['variant']} {theirs['dtype']}"})  # fmt: skip
     return rows
-
-
-def _ms(row: dict[str, Any]) -> float:
-    return row["median_ms"]
 
 
 def check_targets(results: list[dict[str, Any]], targets: tuple[Target, ...]) -> list[dict[str, Any]]:

@@ -124,10 +124,8 @@ def _inference_step(
     if setting.variant == "eager":
         runner = model
     elif peer:
-        runner, x = (
-            best_mode(model, setting.dtype == "bf16", compile),
-            x.to(memory_format=torch.channels_last),
-        )
+        runner = best_mode(model, setting.dtype == "bf16", compile)
+        x = x.contiguous(memory_format=torch.channels_last)
     else:
         runner = optimize(model, dtype=DTYPES[setting.dtype], compile=compile)
 

@@ -128,9 +128,7 @@ def _fields(t: Target) -> dict[str, Any]:
 
 
 def _judge_peer(t: Target, found: dict[str, Any]) -> tuple[float, bool, str, str]:
-    value = found["speedup"]
-    met = value >= t.limit
-    miss = "" if met else f"short by {100 * (1 - value / t.limit):.0f}% ({value:.2f}x of {t.limit:.1f}x)"
+    value, met, miss, _ = _judge_speedup(t, found)  # found["speedup"]: the peer's time / senet's
     shown = f"senet {value:.2f}x {found['peer']} (needs {t.limit:.1f}x)"
     if t.variant == "best":
         shown += f" [senet {found['senet_setting']} vs peer {found['peer_setting']}]"
